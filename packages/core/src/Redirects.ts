@@ -1,0 +1,299 @@
+/**
+ * requests' `SessionRedirectMixin` as composable pieces: `getRedirectTarget`, `rebuildMethod`,
+ * `shouldStripAuth`, `rebuildAuth`, `rebuildProxies`, `rebuildCookies` and `nextRequest`, which
+ * composes them into the request for the next hop. `Session.resolveRedirects` runs them as a Stream.
+ *
+ * Each piece is replaceable: a session's `redirects` setting takes a partial `Policy`, so a user
+ * can, say, follow a `Location` on a 200 (requests' overridable `get_redirect_target`).
+ *
+ * Where we differ from requests (on purpose):
+ * - Credentials never cross an origin (scheme, host or port): `Authorization`,
+ *   `Proxy-Authorization`, a user-set `Cookie`, a user-set `Host` and any header named in the
+ *   session's `sensitiveHeaders` are removed on the first origin change and never come back in
+ *   that chain, even when it returns to the first origin. requests keeps `Authorization` on an
+ *   http→https upgrade and forwards the rest.
+ * - Per-request `cookies` belong to the first origin too.
+ * - Only `http` and `https` targets are followed (`InvalidSchema` otherwise).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option } from "effect"
+import * as Auth from "./Auth.js"
+import * as Body from "./Body.js"
+import type * as CookieJar from "./CookieJar.js"
+import * as Environment from "./Environment.js"
+import * as url from "./internal/url.js"
+import * as PreparedRequest from "./PreparedRequest.js"
+import type * as Proxies from "./Proxies.js"
+import * as RequestError from "./RequestError.js"
+import type * as Response from "./Response.js"
+
+/**
+ * Header names that are credentials and never follow a redirect to another origin.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const credentialHeaders: ReadonlyArray<string> = ["authorization", "proxy-authorization", "cookie"]
+
+const REDIRECT_STATI = new Set([301, 302, 303, 307, 308])
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * requests' `get_redirect_target`: the `Location` of a redirect response, re-read as UTF-8 (servers
+ * send UTF-8 bytes that HTTP parsers hand over as latin-1). A value that is not valid UTF-8 is kept
+ * as latin-1 text (requests crashes there). Two different `Location` headers: not followed.
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const getRedirectTarget = (response: Response.Head): Option.Option<string> => {
+  if (!REDIRECT_STATI.has(response.status)) return Option.none()
+  const values = response.headers.getAll("location")
+  if (values.length === 0) return Option.none()
+  if (values.some((v) => v !== values[0])) return Option.none()
+  const raw = values[0]!
+  let latin1 = true
+  const bytes = new Uint8Array(raw.length)
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (c > 0xff) {
+      latin1 = false
+      break
+    }
+    bytes[i] = c
+  }
+  if (!latin1) return Option.some(raw)
+  try {
+    return Option.some(utf8Strict.decode(bytes))
+  } catch {
+    return Option.some(raw)
+  }
+}
+
+/**
+ * requests' `rebuild_method`: 303 → GET (except HEAD); 302 → GET (except HEAD); 301 POST → GET;
+ * 307 and 308 keep the method.
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const rebuildMethod = (method: string, status: number): string => {
+  if (method === "HEAD") return method
+  if (status === 303 || status === 302) return "GET"
+  if (status === 301 && method === "POST") return "GET"
+  return method
+}
+
+/**
+ * Whether credentials must be removed between two URLs: any change of scheme, host or port
+ * (default ports normalised). Unlike requests, an http→https upgrade also strips.
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const shouldStripAuth = (from: string | URL, to: string | URL): boolean => {
+  const a = typeof from === "string" ? url.parse(from) : from
+  const b = typeof to === "string" ? url.parse(to) : to
+  if (a === undefined || b === undefined) return true
+  return !url.sameOrigin(a, b)
+}
+
+/**
+ * Resolve a `Location` against the URL that answered: scheme-relative (`//host/x`), relative and
+ * absolute targets; the fragment of the previous URL is carried over when the target has none.
+ * Only http and https targets are accepted.
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const resolveLocation = (
+  location: string,
+  previous: string
+): Effect.Effect<string, RequestError.InvalidURL | RequestError.InvalidSchema | RequestError.MissingSchema> => {
+  const base = url.parse(previous)
+  let target = location.trim()
+  if (target.startsWith("//") && base !== undefined) target = `${base.protocol}${target}`
+  let resolved: URL
+  try {
+    resolved = new URL(url.requoteUri(target), base)
+  } catch {
+    return Effect.fail(
+      new RequestError.InvalidURL({ message: `Invalid redirect target: ${JSON.stringify(location)}`, url: location })
+    )
+  }
+  if (resolved.protocol !== "http:" && resolved.protocol !== "https:") {
+    return Effect.fail(
+      new RequestError.InvalidSchema({
+        message: `Refusing to follow a redirect to ${JSON.stringify(resolved.protocol)} (only http and https)`,
+        url: url.displayUrl(resolved.href)
+      })
+    )
+  }
+  if (resolved.hash === "" && base !== undefined && base.hash !== "") resolved.hash = base.hash
+  // Credentials in a Location are never used.
+  resolved.username = ""
+  resolved.password = ""
+  const href = resolved.href
+  return Effect.map(PreparedRequest.prepareUrl(href), (prepared) => prepared.url)
+}
+
+/**
+ * What rebuilding needs from the session.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Context {
+  readonly jar: CookieJar.Service
+  readonly trustEnv: boolean
+  /** netrc credentials for a host (used only when the request has no explicit auth). */
+  readonly netrc: (host: string) => Effect.Effect<Option.Option<readonly [string, string]>>
+  readonly env: Environment.Settings
+  /** The session's and the request's proxies merged (before the environment). */
+  readonly proxies: Proxies.Proxies
+}
+
+/**
+ * requests' `rebuild_auth`, with our policy: on an origin change remove the credential headers
+ * (and the user's `Host`), remember them as stripped for the rest of the chain; then, when the
+ * request has no explicit auth and the session trusts the environment, apply the netrc entry of
+ * the new host.
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const rebuildAuth = (
+  request: PreparedRequest.PreparedRequest,
+  previousUrl: string,
+  context: Pick<Context, "netrc" | "trustEnv">,
+  policy: Pick<Policy, "shouldStripAuth"> = defaultPolicy
+): Effect.Effect<PreparedRequest.PreparedRequest> =>
+  Effect.gen(function*() {
+    let next = request
+    if (policy.shouldStripAuth(previousUrl, request.url)) {
+      const names = [...credentialHeaders, ...request.chain.sensitive.map((n) => n.toLowerCase())]
+      const stripped = new Set(request.chain.stripped)
+      for (const name of names) stripped.add(name)
+      next = next.removeHeader(...names).copy({ chain: { ...request.chain, stripped } })
+    }
+    if (context.trustEnv && request.auth === undefined && !next.headers.has("authorization")) {
+      const host = url.parse(next.url)?.hostname
+      if (host !== undefined) {
+        const credentials = yield* context.netrc(host)
+        if (Option.isSome(credentials)) {
+          next = next.setHeader("Authorization", Auth.basicAuthHeader(credentials.value[0], credentials.value[1]))
+        }
+      }
+    }
+    return next
+  })
+
+/**
+ * requests' `rebuild_proxies`: the proxies for the new URL (the environment re-read, `NO_PROXY`
+ * applied to the new host) and any `Proxy-Authorization` header removed; proxy credentials travel
+ * in the proxy URL and go to the proxy only.
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const rebuildProxies = (
+  request: PreparedRequest.PreparedRequest,
+  context: Pick<Context, "env" | "proxies" | "trustEnv">
+): { readonly request: PreparedRequest.PreparedRequest; readonly proxies: Proxies.Proxies } => {
+  const merged = Environment.mergeEnvironmentSettings(
+    request.url,
+    {},
+    { proxies: context.proxies, verify: true, cert: undefined, trustEnv: context.trustEnv },
+    context.env
+  )
+  return { request: request.removeHeader("proxy-authorization"), proxies: merged.proxies }
+}
+
+/**
+ * Rebuild the `Cookie` header for the next hop from the jar (which already holds what the
+ * redirect response set). A user-set `Cookie` header and per-request cookies apply only while the
+ * chain stays on its first origin.
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const rebuildCookies = (
+  request: PreparedRequest.PreparedRequest,
+  jar: CookieJar.Service
+): Effect.Effect<PreparedRequest.PreparedRequest> =>
+  Effect.gen(function*() {
+    const sameAsFirst = PreparedRequest.originOf(request.url) === request.chain.origin
+    let next = request.removeHeader("cookie")
+    if (request.userCookie !== undefined && sameAsFirst && !request.chain.stripped.has("cookie")) {
+      return next.setHeader("Cookie", request.userCookie)
+    }
+    const header = yield* jar.header(request.url, sameAsFirst ? request.cookies : [])
+    if (header !== undefined) next = next.setHeader("Cookie", header)
+    return next
+  })
+
+/**
+ * The replaceable parts of the redirect machinery.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy {
+  readonly getRedirectTarget: (response: Response.Head) => Option.Option<string>
+  readonly rebuildMethod: (method: string, status: number) => string
+  readonly shouldStripAuth: (from: string, to: string) => boolean
+}
+
+/**
+ * requests' rules with our credential policy.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPolicy: Policy = { getRedirectTarget, rebuildMethod, shouldStripAuth }
+
+const CONTENT_HEADER = /^content-/i
+
+/**
+ * The request for the next hop after `response` (requests' `resolve_redirects` loop body, without
+ * sending): resolve the target, rebuild the method, purge the body when the method changes or the
+ * status is not 307/308, refuse to replay a one-shot body, then rebuild cookies, auth and proxies.
+ * `None` when the response is not a redirect (by the policy's `getRedirectTarget`).
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const nextRequest = (
+  response: Response.Head,
+  request: PreparedRequest.PreparedRequest,
+  context: Context,
+  policy: Policy = defaultPolicy
+): Effect.Effect<
+  Option.Option<{ readonly request: PreparedRequest.PreparedRequest; readonly proxies: Proxies.Proxies }>,
+  RequestError.RequestError
+> =>
+  Effect.gen(function*() {
+    const location = policy.getRedirectTarget(response)
+    if (Option.isNone(location)) return Option.none()
+    const target = yield* resolveLocation(location.value, request.url)
+    const method = policy.rebuildMethod(request.method, response.status)
+    let next = request.copy({ url: target, method })
+    const keepBody = (response.status === 307 || response.status === 308) && method === request.method
+    if (!keepBody) {
+      const drop = next.headers.keys().filter((name) => CONTENT_HEADER.test(name) || /^transfer-encoding$/i.test(name))
+      next = next.removeHeader(...drop).copy({ body: Body.empty })
+    } else if (!Body.isReplayable(request.body)) {
+      return yield* new RequestError.UnrewindableBodyError({
+        message: "Unable to rewind request body for redirect.",
+        request,
+        response
+      })
+    }
+    if (PreparedRequest.originOf(target) !== request.chain.origin) next = next.removeHeader("host")
+    next = yield* rebuildAuth(next, request.url, context, policy)
+    next = yield* rebuildCookies(next, context.jar)
+    const rebuilt = rebuildProxies(next, context)
+    return Option.some(rebuilt)
+  })

@@ -1,0 +1,368 @@
+/**
+ * A response body fed by undici's handler callbacks and read either whole (`readAll`, the buffered
+ * fast path) or as an Effect Stream with backpressure (`stream`: undici is paused while our queue
+ * holds more than the high-water mark). `Content-Encoding` is decoded on both paths, bounded by the
+ * session's limits (decoded size, decoded/encoded ratio, number of codings).
+ *
+ * @internal
+ */
+import type { Adapter, PreparedRequest } from "@effect-requests/core"
+import { RequestError } from "@effect-requests/core"
+import { Chunk, Effect, Option, Stream } from "effect"
+import * as zlib from "node:zlib"
+
+const HIGH_WATER = 1024 * 1024
+const RATIO_FLOOR = 1024 * 1024
+
+type Coding = "gzip" | "deflate" | "br"
+
+/** The codings to undo, outermost first; unknown codings stop decoding (the bytes stay as sent). */
+export const parseEncodings = (header: string | undefined): Array<Coding> | "unknown" => {
+  if (header === undefined) return []
+  const codings = header.split(",").map((c) => c.trim().toLowerCase()).filter((c) => c !== "" && c !== "identity")
+  const out: Array<Coding> = []
+  for (const coding of codings) {
+    if (coding === "gzip" || coding === "x-gzip") out.push("gzip")
+    else if (coding === "deflate") out.push("deflate")
+    else if (coding === "br") out.push("br")
+    else return "unknown"
+  }
+  return out.reverse()
+}
+
+const isZlibWrapped = (first: Uint8Array): boolean =>
+  first.length >= 2 && (first[0]! & 0x0f) === 8 && ((first[0]! << 8) | first[1]!) % 31 === 0
+
+const makeDecoder = (
+  coding: Coding,
+  first: Uint8Array
+): zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress => {
+  const flush = { finishFlush: zlib.constants.Z_SYNC_FLUSH }
+  switch (coding) {
+    case "gzip":
+      return zlib.createGunzip(flush)
+    case "deflate":
+      return isZlibWrapped(first) ? zlib.createInflate(flush) : zlib.createInflateRaw(flush)
+    case "br":
+      return zlib.createBrotliDecompress()
+  }
+}
+
+interface Context {
+  readonly request: PreparedRequest.PreparedRequest
+  readonly url: string
+  readonly limits: Adapter.Limits
+}
+
+const tooLarge = (context: Context) =>
+  new RequestError.ContentTooLarge({
+    message: `The body of ${context.url} is larger than the limit of ${context.limits.maxBodySize} bytes`,
+    limit: context.limits.maxBodySize,
+    request: context.request
+  })
+
+const ratioExceeded = (context: Context) =>
+  new RequestError.ContentDecodingError({
+    message: `The body of ${context.url} decompresses more than ${context.limits.maxDecompressionRatio} times its size`,
+    request: context.request
+  })
+
+const decodeFailed = (context: Context, cause: unknown) =>
+  new RequestError.ContentDecodingError({
+    message: `Received response with content-encoding, but failed to decode it (${context.url}): ${
+      cause instanceof Error ? cause.message : String(cause)
+    }`,
+    request: context.request,
+    cause
+  })
+
+/** One coding layer as an incremental transform; fails when decoded output passes the limits. */
+class Layer {
+  private decoder: ReturnType<typeof makeDecoder> | undefined
+  private out: Array<Buffer> = []
+  private failure: unknown
+  produced = 0
+
+  constructor(
+    private readonly coding: Coding,
+    private readonly check: (produced: number) => RequestError.RequestError | undefined
+  ) {}
+
+  private init(first: Uint8Array) {
+    const decoder = makeDecoder(this.coding, first)
+    decoder.on("data", (chunk: Buffer) => {
+      this.produced += chunk.length
+      const error = this.check(this.produced)
+      if (error !== undefined) {
+        this.failure = error
+        decoder.destroy()
+        return
+      }
+      this.out.push(chunk)
+    })
+    decoder.on("error", (error) => {
+      if (this.failure === undefined) this.failure = error
+    })
+    this.decoder = decoder
+    return decoder
+  }
+
+  write(chunk: Uint8Array): Promise<Array<Buffer>> {
+    const decoder = this.decoder ?? this.init(chunk)
+    return new Promise((resolve, reject) => {
+      if (this.failure !== undefined) return reject(this.failure)
+      decoder.write(chunk, () => {
+        if (this.failure !== undefined) return reject(this.failure)
+        const out = this.out
+        this.out = []
+        resolve(out)
+      })
+    })
+  }
+
+  end(): Promise<Array<Buffer>> {
+    const decoder = this.decoder
+    if (decoder === undefined) return Promise.resolve([])
+    return new Promise((resolve, reject) => {
+      if (this.failure !== undefined) return reject(this.failure)
+      decoder.once("end", () => {
+        if (this.failure !== undefined) return reject(this.failure)
+        resolve(this.out)
+      })
+      decoder.once("close", () => {
+        if (this.failure !== undefined) reject(this.failure)
+      })
+      decoder.end()
+      decoder.resume()
+    })
+  }
+
+  destroy() {
+    this.decoder?.destroy()
+  }
+}
+
+/** A chain of coding layers with the session's limits applied to the final output. */
+class Decoder {
+  private readonly layers: Array<Layer>
+  private encoded = 0
+
+  constructor(codings: Array<Coding>, private readonly context: Context) {
+    this.layers = codings.map((coding, i) =>
+      new Layer(coding, (produced) => (i === codings.length - 1 ? this.limit(produced) : undefined))
+    )
+  }
+
+  private limit(decoded: number): RequestError.RequestError | undefined {
+    if (decoded > this.context.limits.maxBodySize) return tooLarge(this.context)
+    if (decoded > RATIO_FLOOR && decoded > this.encoded * this.context.limits.maxDecompressionRatio) {
+      return ratioExceeded(this.context)
+    }
+    return undefined
+  }
+
+  async write(chunk: Uint8Array): Promise<Array<Buffer>> {
+    this.encoded += chunk.length
+    let pieces: Array<Uint8Array> = [chunk]
+    for (const layer of this.layers) {
+      const next: Array<Buffer> = []
+      for (const piece of pieces) next.push(...(await layer.write(piece)))
+      pieces = next
+    }
+    return pieces as Array<Buffer>
+  }
+
+  async end(): Promise<Array<Buffer>> {
+    let pending: Array<Uint8Array> = []
+    for (const layer of this.layers) {
+      const next: Array<Buffer> = []
+      for (const piece of pending) next.push(...(await layer.write(piece)))
+      next.push(...(await layer.end()))
+      pending = next
+    }
+    return pending as Array<Buffer>
+  }
+
+  destroy() {
+    for (const layer of this.layers) layer.destroy()
+  }
+}
+
+const mapDecodeError = (context: Context) => (cause: unknown): RequestError.RequestError =>
+  RequestError.isRequestError(cause) ? cause : decodeFailed(context, cause)
+
+/**
+ * The receiving end of one response body.
+ */
+export class BodyReader {
+  private chunks: Array<Buffer> = []
+  private queued = 0
+  private received = 0
+  private done = false
+  private failure: RequestError.RequestError | undefined
+  private wake: (() => void) | undefined
+  private resumeSource: (() => void) | undefined
+  private paused = false
+  private collecting = false
+
+  constructor(
+    private readonly abort: (reason?: Error) => void,
+    private readonly context: Context,
+    private readonly encodings: Array<Coding> | "unknown",
+    private readonly classify: (error: unknown) => RequestError.RequestError
+  ) {}
+
+  /** undici: a chunk arrived; `false` asks undici to pause. */
+  onData(chunk: Buffer, resume: () => void): boolean {
+    if (this.done) return false
+    this.received += chunk.length
+    if (this.identity && this.received > this.context.limits.maxBodySize) {
+      this.fail(tooLarge(this.context))
+      this.abort()
+      return false
+    }
+    this.chunks.push(chunk)
+    this.queued += chunk.length
+    this.notify()
+    if (!this.collecting && this.queued >= HIGH_WATER) {
+      this.paused = true
+      this.resumeSource = resume
+      return false
+    }
+    return true
+  }
+
+  onComplete(): void {
+    this.done = true
+    this.notify()
+  }
+
+  onError(error: unknown): void {
+    this.fail(this.classify(error))
+  }
+
+  private get identity(): boolean {
+    return this.encodings === "unknown" || this.encodings.length === 0
+  }
+
+  private fail(error: RequestError.RequestError) {
+    if (this.done) return
+    this.failure = error
+    this.done = true
+    this.notify()
+  }
+
+  private notify() {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+
+  private take(): Array<Buffer> {
+    const out = this.chunks
+    this.chunks = []
+    this.queued = 0
+    if (this.paused) {
+      this.paused = false
+      const resume = this.resumeSource
+      this.resumeSource = undefined
+      resume?.()
+    }
+    return out
+  }
+
+  private waitForData: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.chunks.length > 0 || this.done) return resume(Effect.void)
+    this.wake = () => resume(Effect.void)
+    return Effect.sync(() => {
+      this.wake = undefined
+    })
+  })
+
+  /** Chunks as they arrive (raw, before decoding); `None` at the end. */
+  private pullRaw: Effect.Effect<Chunk.Chunk<Buffer>, Option.Option<RequestError.RequestError>> = Effect.suspend(() => {
+    if (this.chunks.length > 0) return Effect.succeed(Chunk.unsafeFromArray(this.take()))
+    if (this.failure !== undefined) return Effect.fail(Option.some(this.failure))
+    if (this.done) return Effect.fail(Option.none())
+    return Effect.zipRight(this.waitForData, this.pullRaw)
+  })
+
+  /** The whole body, decoded. The fast path: no per-chunk Effects. */
+  readonly readAll: Effect.Effect<Uint8Array, RequestError.RequestError> = Effect.suspend(() => {
+    this.collecting = true
+    if (this.paused) this.take().forEach((c) => this.chunks.push(c))
+    const finish = (): Effect.Effect<Uint8Array, RequestError.RequestError> => {
+      if (this.failure !== undefined) return Effect.fail(this.failure)
+      const raw = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+      this.chunks = []
+      return this.decodeWhole(raw)
+    }
+    if (this.done) return finish()
+    return Effect.zipRight(
+      Effect.async<void>((resume) => {
+        const check = () => {
+          if (this.done) resume(Effect.void)
+          else this.wake = check
+        }
+        check()
+        return Effect.sync(() => {
+          this.wake = undefined
+        })
+      }),
+      Effect.suspend(finish)
+    )
+  })
+
+  private decodeWhole(raw: Uint8Array): Effect.Effect<Uint8Array, RequestError.RequestError> {
+    if (this.identity || raw.length === 0) return Effect.succeed(raw)
+    if ((this.encodings as Array<Coding>).length > this.context.limits.maxEncodings) {
+      return Effect.fail(decodeFailed(this.context, new Error("too many content codings")))
+    }
+    const decoder = new Decoder(this.encodings as Array<Coding>, this.context)
+    return Effect.tryPromise({
+      try: async () => {
+        const out = [...(await decoder.write(raw)), ...(await decoder.end())]
+        return out.length === 1 ? out[0]! : Buffer.concat(out)
+      },
+      catch: mapDecodeError(this.context)
+    }).pipe(Effect.ensuring(Effect.sync(() => decoder.destroy())))
+  }
+
+  /** The body as a Stream (decoded), with backpressure. */
+  readonly stream: Stream.Stream<Uint8Array, RequestError.RequestError> = Stream.suspend(() => {
+    const raw = Stream.repeatEffectChunkOption(this.pullRaw).pipe(
+      Stream.ensuring(Effect.sync(() => {
+        if (!this.done) {
+          this.done = true
+          this.abort()
+        }
+      }))
+    )
+    if (this.identity) return raw as Stream.Stream<Uint8Array, RequestError.RequestError>
+    if ((this.encodings as Array<Coding>).length > this.context.limits.maxEncodings) {
+      return Stream.fail(decodeFailed(this.context, new Error("too many content codings")))
+    }
+    const decoder = new Decoder(this.encodings as Array<Coding>, this.context)
+    const onError = mapDecodeError(this.context)
+    return raw.pipe(
+      Stream.mapEffect((chunk) => Effect.tryPromise({ try: () => decoder.write(chunk), catch: onError })),
+      Stream.concat(Stream.fromEffect(Effect.tryPromise({ try: () => decoder.end(), catch: onError }))),
+      Stream.mapConcat((pieces) => pieces.filter((p) => p.length > 0)),
+      Stream.ensuring(Effect.sync(() => decoder.destroy()))
+    )
+  })
+
+  /** Release: nothing to do after the body was read to the end; abort otherwise. */
+  readonly close: Effect.Effect<void> = Effect.sync(() => {
+    if (!this.done) {
+      this.done = true
+      this.failure ??= new RequestError.StreamConsumedError({
+        message: `The body of ${this.context.url} was released before it was read`,
+        request: this.context.request
+      })
+      this.abort()
+      this.notify()
+    }
+    this.chunks = []
+  })
+}
