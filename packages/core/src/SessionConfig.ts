@@ -266,6 +266,7 @@ export const normalizeTimeout = (
   const millis = (value: DurationInput | null | undefined, whenUndefined: number | undefined) => {
     if (value === undefined) return Option.some(whenUndefined)
     if (value === null) return Option.some(undefined)
+    if (typeof value === "number" && !(value >= 0 && Number.isFinite(value))) return Option.none()
     return Option.map(Duration.decodeUnknown(value), (d) => Duration.toMillis(d))
   }
   const invalid = () =>

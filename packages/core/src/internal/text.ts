@@ -166,8 +166,12 @@ export const decodeJsonUtf = (bytes: Uint8Array, flavour: string): string | unde
     }
     return out
   }
+  let label = flavour
+  if (flavour === "utf-16") label = bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : "utf-16le"
+  else if (flavour === "utf-16-le") label = "utf-16le"
+  else if (flavour === "utf-16-be") label = "utf-16be"
   try {
-    return new TextDecoder(flavour, { fatal: true }).decode(bytes)
+    return new TextDecoder(label, { fatal: true }).decode(bytes)
   } catch {
     return undefined
   }

@@ -1,0 +1,18 @@
+import { Adapter, Session } from "@effect-requests/core"
+import { ConfigProvider, Effect, Layer } from "effect"
+
+/** A session over the in-memory transport, with an empty environment. */
+export const memorySession = (
+  handler: Adapter.Handler,
+  options?: Session.LayerOptions,
+  env: ReadonlyMap<string, string> = new Map()
+) => {
+  const recorder = Effect.runSync(Adapter.memory(handler))
+  const layer = Session.layer(options).pipe(
+    Layer.provide(Layer.succeed(Adapter.DefaultTransport, recorder.transport)),
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(env)))
+  )
+  return { layer, requests: recorder.requests }
+}
+
+export const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
