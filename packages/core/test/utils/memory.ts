@@ -5,7 +5,7 @@ import { ConfigProvider, Effect, Layer } from "effect"
 export const memorySession = (
   handler: Adapter.Handler,
   options?: Session.LayerOptions,
-  env: ReadonlyMap<string, string> = new Map()
+  env: Map<string, string> = new Map()
 ) => {
   const recorder = Effect.runSync(Adapter.memory(handler))
   const layer = Session.layer(options).pipe(
