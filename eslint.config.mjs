@@ -5,7 +5,15 @@ import tseslint from "typescript-eslint"
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/.tsbuild/**", "**/dist/**", "**/*.tsbuildinfo", "**/fixtures/**"]
+    ignores: [
+      "**/node_modules/**",
+      "**/.tsbuild/**",
+      "**/dist/**",
+      "**/*.tsbuildinfo",
+      "**/fixtures/**",
+      "**/scratch/**",
+      "**/results/**"
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
