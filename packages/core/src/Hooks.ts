@@ -1,21 +1,27 @@
 /**
  * Hooks: requests' `response` hook, plus Effect-native `request`, `redirect` and `error` hooks.
  *
- * - `response` runs on every hop's response (each redirect, and the final one) and may return a
+ * - `response` runs on every hop's response (each redirect, and the final one, after its auth
+ *   round trips: a digest 401 answered on the way is not seen, as in requests) and may return a
  *   replacement. As in requests, per-request `response` hooks **replace** the session's (they are
- *   not appended), so a request can silence a session hook by passing its own list.
- * - `request` runs on the prepared request before it is first sent and may return a changed one.
+ *   not appended), so a request can silence a session hook by passing its own non-empty list.
+ * - `request` runs on every hop's prepared request just before it is sent (the first request and
+ *   each redirect, as httpx's event hooks) and may return a changed one. On a hop to another origin
+ *   the credentials are already gone: a hook that adds them back decides that on its own (see
+ *   `request.chain`).
  * - `redirect` sees each hop (the redirect response and the request about to follow it) and may
  *   stop the chain by returning `false`: the redirect response is then the result.
  * - `error` observes every failure of a request (logging, metrics); it cannot recover.
  *
- * The Effect-native hooks are appended: session hooks first, then the request's.
+ * The Effect-native hooks (`request`, `redirect`, `error`) are appended: session hooks first, then
+ * the request's. A hook that dies (throws inside `Effect.sync`) fails the request with `HookError`;
+ * an `error` hook that dies is ignored.
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
 import type * as PreparedRequest from "./PreparedRequest.js"
-import type * as RequestError from "./RequestError.js"
+import * as RequestError from "./RequestError.js"
 import type * as Response from "./Response.js"
 
 /**
@@ -135,6 +141,19 @@ export const isEmpty = (hooks: Hooks): boolean =>
   hooks.response.length === 0 && hooks.request.length === 0 && hooks.redirect.length === 0 &&
   hooks.error.length === 0
 
+const guard = <A>(
+  hook: string,
+  effect: Effect.Effect<A, RequestError.RequestError>
+): Effect.Effect<A, RequestError.RequestError> =>
+  Effect.catchAllDefect(effect, (cause) =>
+    Effect.fail(
+      new RequestError.HookError({
+        message: `A ${hook} hook died (the defect is in \`cause\`)`,
+        hook,
+        cause
+      })
+    ))
+
 /**
  * Run `response` hooks in order; a returned value replaces the response for the hooks after it
  * (requests' `dispatch_hook`).
@@ -149,7 +168,13 @@ export const dispatchResponse = (
   hooks.response.length === 0
     ? Effect.succeed(response)
     : Effect.reduce(hooks.response, response, (current, hook) =>
-      Effect.map(hook(current), (next) => (next === undefined ? current : next)))
+      Effect.map(
+        guard(
+          "response",
+          Effect.suspend(() => hook(current))
+        ),
+        (next) => (next === undefined ? current : next)
+      ))
 
 /**
  * Run `request` hooks in order; a returned request replaces the current one.
@@ -164,7 +189,13 @@ export const dispatchRequest = (
   hooks.request.length === 0
     ? Effect.succeed(request)
     : Effect.reduce(hooks.request, request, (current, hook) =>
-      Effect.map(hook(current), (next) => (next === undefined ? current : next)))
+      Effect.map(
+        guard(
+          "request",
+          Effect.suspend(() => hook(current))
+        ),
+        (next) => (next === undefined ? current : next)
+      ))
 
 /**
  * Run `redirect` hooks; `false` from any of them stops the chain.
@@ -180,7 +211,7 @@ export const dispatchRedirect = (
     ? Effect.succeed(true)
     : Effect.reduce(hooks.redirect, true, (follow, hook) =>
       follow
-        ? Effect.map(hook(hop), (answer) => answer !== false)
+        ? Effect.map(guard("redirect", Effect.suspend(() => hook(hop))), (answer) => answer !== false)
         : Effect.succeed(false))
 
 /**
@@ -194,6 +225,8 @@ export const dispatchError = (
   error: RequestError.RequestError,
   request: PreparedRequest.PreparedRequest | undefined
 ): Effect.Effect<void> =>
-  hooks.error.length === 0 ? Effect.void : Effect.forEach(hooks.error, (hook) => hook(error, request), {
-    discard: true
-  })
+  hooks.error.length === 0 ? Effect.void : Effect.forEach(
+    hooks.error,
+    (hook) => Effect.catchAllDefect(Effect.suspend(() => hook(error, request)), () => Effect.void),
+    { discard: true }
+  )

@@ -8,7 +8,8 @@
  * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { Effect, Option, Redacted } from "effect"
+import * as url from "./internal/url.js"
 
 /**
  * One `machine` (or `default`) entry.
@@ -19,7 +20,8 @@ import { Effect, Option } from "effect"
 export interface Entry {
   readonly login: string
   readonly account: string
-  readonly password: string
+  /** Redacted: a parsed netrc can be logged or inspected without showing passwords. */
+  readonly password: Redacted.Redacted<string>
 }
 
 /**
@@ -114,9 +116,10 @@ export const parse = (text: string): Netrc | undefined => {
       else if (key === "password" || key === "passwd") password = value
       else return undefined
     }
-    const entry = { login, account, password }
+    const entry: Entry = { login, account, password: Redacted.make(password) }
+    // Python's netrc: a later entry for the same machine (or a later default) wins.
     if (name === undefined) fallback = entry
-    else if (!machines.has(name.toLowerCase())) machines.set(name.toLowerCase(), entry)
+    else machines.set(name.toLowerCase(), entry)
   }
   return { machines, default: fallback }
 }
@@ -131,13 +134,29 @@ export const parse = (text: string): Netrc | undefined => {
 export const lookup = (netrc: Netrc, host: string): Option.Option<readonly [string, string]> => {
   const entry = netrc.machines.get(host.toLowerCase()) ?? netrc.default
   if (entry === undefined) return Option.none()
-  if (entry.login === "" && entry.account === "" && entry.password === "") return Option.none()
-  return Option.some([entry.login || entry.account, entry.password])
+  const password = Redacted.value(entry.password)
+  if (entry.login === "" && entry.account === "" && password === "") return Option.none()
+  return Option.some([entry.login || entry.account, password])
 }
 
 /**
- * Read the netrc file: `path` (from `NETRC`) alone if given, else `~/.netrc` then `~/_netrc`.
- * Any failure (missing, unreadable, malformed) gives an empty netrc.
+ * The host name netrc is looked up by: the parsed URL's hostname (lower case, IPv6 without
+ * brackets), never a split of the raw netloc (`http://trusted:@evil/` looks up `evil`,
+ * CVE-2024-47081). `undefined` when the URL does not parse.
+ *
+ * @since 0.1.0
+ * @category lookup
+ */
+export const hostOf = (href: string): string | undefined => {
+  const parsed = url.parse(href)
+  if (parsed === undefined || parsed.hostname === "") return undefined
+  const host = parsed.hostname
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+}
+
+/**
+ * Read the netrc file: `path` (from `NETRC`) alone if given, else `~/.netrc` then `~/_netrc`
+ * (`home` from `HOME`). Any failure (missing, unreadable, malformed) gives an empty netrc.
  *
  * @since 0.1.0
  * @category loading
@@ -147,10 +166,15 @@ export const load = (
 ): Effect.Effect<Netrc, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const candidates = options.path !== undefined
-      ? [options.path]
-      : options.home !== undefined
-      ? [`${options.home}/.netrc`, `${options.home}/_netrc`]
+    const home = options.home
+    // `~/` expands to the home directory, as Python's expanduser does for NETRC.
+    const path = options.path !== undefined && options.path.startsWith("~/") && home !== undefined
+      ? `${home}${options.path.slice(1)}`
+      : options.path
+    const candidates = path !== undefined
+      ? [path]
+      : home !== undefined
+      ? [`${home}/.netrc`, `${home}/_netrc`]
       : []
     for (const candidate of candidates) {
       const exists = yield* Effect.orElseSucceed(fs.exists(candidate), () => false)

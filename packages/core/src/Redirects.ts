@@ -8,12 +8,17 @@
  *
  * Where we differ from requests (on purpose):
  * - Credentials never cross an origin (scheme, host or port): `Authorization`,
- *   `Proxy-Authorization`, a user-set `Cookie`, a user-set `Host` and any header named in the
- *   session's `sensitiveHeaders` are removed on the first origin change and never come back in
- *   that chain, even when it returns to the first origin. requests keeps `Authorization` on an
- *   http→https upgrade and forwards the rest.
- * - Per-request `cookies` belong to the first origin too.
- * - Only `http` and `https` targets are followed (`InvalidSchema` otherwise).
+ *   `Proxy-Authorization`, a user-set `Cookie`, a user-set `Host`, any header named in the
+ *   session's `sensitiveHeaders` and any header an auth value's `apply` set are removed on the
+ *   first origin change, whatever their source and letter case, and never come back in that
+ *   chain, even when it returns to the first origin (`stripCredentials`). requests keeps
+ *   `Authorization` on an http→https upgrade and forwards the rest.
+ * - Per-request `cookies` belong to the first origin too; jar cookies follow the jar's rules.
+ * - netrc is looked up for each hop's host only when the request has no auth of its own (requests
+ *   lets a netrc entry overwrite an explicit `Authorization` on every redirect).
+ * - The body is also purged of every `Content-*` header, not only Content-Type/Length.
+ * - Only `http` and `https` targets are followed (`InvalidSchema` otherwise); two different
+ *   `Location` headers, or an empty one, are not followed.
  *
  * @since 0.1.0
  */
@@ -23,6 +28,7 @@ import * as Body from "./Body.js"
 import type * as CookieJar from "./CookieJar.js"
 import * as Environment from "./Environment.js"
 import * as url from "./internal/url.js"
+import * as Netrc from "./Netrc.js"
 import * as PreparedRequest from "./PreparedRequest.js"
 import type * as Proxies from "./Proxies.js"
 import * as RequestError from "./RequestError.js"
@@ -53,7 +59,9 @@ export const getRedirectTarget = (response: Response.Head): Option.Option<string
   const values = response.headers.getAll("location")
   if (values.length === 0) return Option.none()
   if (values.some((v) => v !== values[0])) return Option.none()
-  const raw = values[0]!
+  const raw = values[0]!.trim()
+  // requests stops at an empty Location (`while url:`).
+  if (raw === "") return Option.none()
   let latin1 = true
   const bytes = new Uint8Array(raw.length)
   for (let i = 0; i < raw.length; i++) {
@@ -145,21 +153,49 @@ export const resolveLocation = (
  * @since 0.1.0
  * @category models
  */
-export interface Context {
+export interface Context extends Auth.Context {
   readonly jar: CookieJar.Service
   readonly trustEnv: boolean
-  /** netrc credentials for a host (used only when the request has no explicit auth). */
-  readonly netrc: (host: string) => Effect.Effect<Option.Option<readonly [string, string]>>
   readonly env: Environment.Settings
   /** The session's and the request's proxies merged (before the environment). */
   readonly proxies: Proxies.Proxies
 }
 
 /**
- * requests' `rebuild_auth`, with our policy: on an origin change remove the credential headers
- * (and the user's `Host`), remember them as stripped for the rest of the chain; then, when the
- * request has no explicit auth and the session trusts the environment, apply the netrc entry of
- * the new host.
+ * Header names removed from the rest of a chain once it leaves its first origin: the credential
+ * headers, a user-set `Host`, and the session's `sensitiveHeaders` (with the headers an auth
+ * value's `apply` added, see `Auth.prepareAuth`).
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const originBoundHeaders = (request: PreparedRequest.PreparedRequest): ReadonlyArray<string> => [
+  ...credentialHeaders,
+  "host",
+  ...request.chain.sensitive.map((name) => name.toLowerCase())
+]
+
+/**
+ * Remove every origin-bound header (see `originBoundHeaders`), whatever its source and letter
+ * case, and remember them as stripped: they are never restored later in the chain, even when it
+ * comes back to its first origin. Per-request cookies and a user `Cookie` header go with them.
+ *
+ * @since 0.1.0
+ * @category redirects
+ */
+export const stripCredentials = (request: PreparedRequest.PreparedRequest): PreparedRequest.PreparedRequest => {
+  const names = originBoundHeaders(request)
+  const stripped = new Set(request.chain.stripped)
+  for (const name of names) stripped.add(name)
+  return request.removeHeader(...names).copy({ chain: { ...request.chain, stripped } })
+}
+
+/**
+ * requests' `rebuild_auth`, with our policy: when the policy's `shouldStripAuth` says the hop
+ * changes origin, strip the origin-bound headers for the rest of the chain (`stripCredentials`).
+ * Then the auth value's `rebuild` runs (`Auth.netrc` looks the new host up); a request without
+ * auth in a session that trusts the environment gets the netrc entry of the new host, when it has
+ * no `Authorization` left.
  *
  * @since 0.1.0
  * @category redirects
@@ -169,17 +205,15 @@ export const rebuildAuth = (
   previousUrl: string,
   context: Pick<Context, "netrc" | "trustEnv">,
   policy: Pick<Policy, "shouldStripAuth"> = defaultPolicy
-): Effect.Effect<PreparedRequest.PreparedRequest> =>
+): Effect.Effect<PreparedRequest.PreparedRequest, RequestError.RequestError> =>
   Effect.gen(function*() {
     let next = request
-    if (policy.shouldStripAuth(previousUrl, request.url)) {
-      const names = [...credentialHeaders, ...request.chain.sensitive.map((n) => n.toLowerCase())]
-      const stripped = new Set(request.chain.stripped)
-      for (const name of names) stripped.add(name)
-      next = next.removeHeader(...names).copy({ chain: { ...request.chain, stripped } })
+    if (policy.shouldStripAuth(previousUrl, request.url)) next = stripCredentials(next)
+    if (next.auth !== undefined) {
+      return next.auth.rebuild === undefined ? next : yield* next.auth.rebuild(next, context)
     }
-    if (context.trustEnv && request.auth === undefined && !next.headers.has("authorization")) {
-      const host = url.parse(next.url)?.hostname
+    if (context.trustEnv && !next.headers.has("authorization")) {
+      const host = Netrc.hostOf(next.url)
       if (host !== undefined) {
         const credentials = yield* context.netrc(host)
         if (Option.isSome(credentials)) {
@@ -213,8 +247,9 @@ export const rebuildProxies = (
 
 /**
  * Rebuild the `Cookie` header for the next hop from the jar (which already holds what the
- * redirect response set). A user-set `Cookie` header and per-request cookies apply only while the
- * chain stays on its first origin.
+ * redirect response set), by the jar's own rules for the new URL. A user-set `Cookie` header
+ * (which suppresses the jar, as in requests) and per-request cookies apply only until the chain
+ * first leaves its origin (`stripCredentials`).
  *
  * @since 0.1.0
  * @category redirects
@@ -224,12 +259,10 @@ export const rebuildCookies = (
   jar: CookieJar.Service
 ): Effect.Effect<PreparedRequest.PreparedRequest> =>
   Effect.gen(function*() {
-    const sameAsFirst = PreparedRequest.originOf(request.url) === request.chain.origin
+    const own = !request.chain.stripped.has("cookie")
     let next = request.removeHeader("cookie")
-    if (request.userCookie !== undefined && sameAsFirst && !request.chain.stripped.has("cookie")) {
-      return next.setHeader("Cookie", request.userCookie)
-    }
-    const header = yield* jar.header(request.url, sameAsFirst ? request.cookies : [])
+    if (request.userCookie !== undefined && own) return next.setHeader("Cookie", request.userCookie)
+    const header = yield* jar.header(request.url, own ? request.cookies : [])
     if (header !== undefined) next = next.setHeader("Cookie", header)
     return next
   })
@@ -254,7 +287,7 @@ export interface Policy {
  */
 export const defaultPolicy: Policy = { getRedirectTarget, rebuildMethod, shouldStripAuth }
 
-const CONTENT_HEADER = /^content-/i
+const CONTENT_HEADER = /^(content-|transfer-encoding$)/i
 
 /**
  * The request for the next hop after `response` (requests' `resolve_redirects` loop body, without
@@ -282,8 +315,9 @@ export const nextRequest = (
     let next = request.copy({ url: target, method })
     const keepBody = (response.status === 307 || response.status === 308) && method === request.method
     if (!keepBody) {
-      const drop = next.headers.keys().filter((name) => CONTENT_HEADER.test(name) || /^transfer-encoding$/i.test(name))
+      const drop = next.headers.keys().filter((name) => CONTENT_HEADER.test(name))
       next = next.removeHeader(...drop).copy({ body: Body.empty })
+      next = next.copy({ headers: PreparedRequest.prepareContentLength(method, next.headers, Body.empty) })
     } else if (!Body.isReplayable(request.body)) {
       return yield* new RequestError.UnrewindableBodyError({
         message: "Unable to rewind request body for redirect.",
@@ -291,7 +325,6 @@ export const nextRequest = (
         response
       })
     }
-    if (PreparedRequest.originOf(target) !== request.chain.origin) next = next.removeHeader("host")
     next = yield* rebuildAuth(next, request.url, context, policy)
     next = yield* rebuildCookies(next, context.jar)
     const rebuilt = rebuildProxies(next, context)
