@@ -5,6 +5,7 @@
  */
 import type { PreparedRequest } from "@effect-requests/core"
 import { RequestError } from "@effect-requests/core"
+import { isTlsStall } from "./timings.js"
 
 /** Where in the exchange the error happened. */
 export type Phase = "connect" | "headers" | "body"
@@ -52,6 +53,20 @@ const CONNECT_CODES = new Set([
   "ECONNABORTED"
 ])
 
+/** A failure of the proxy leg, as `internal/proxy.ts` reports it. */
+const isProxyConnectError = (error: unknown): boolean => error instanceof Error && error.name === "ProxyConnectError"
+
+/** The status a proxy answered instead of 200 to CONNECT, when that is what failed. */
+const proxyStatus = (error: unknown): number | undefined => {
+  const status = (error as { status?: unknown } | null)?.status
+  if (typeof status === "number") return status
+  const match = /Proxy response \((\d{3})\)/.exec(messageOf(error))
+  return match ? Number(match[1]) : undefined
+}
+
+/** False for a failure that happened before the proxy was involved (a local DNS lookup for `socks5://`). */
+const proxyFailure = (error: unknown): boolean => (error as { proxyFailure?: unknown } | null)?.proxyFailure !== false
+
 const codeOf = (error: unknown): string | undefined => {
   if (typeof error !== "object" || error === null) return undefined
   const code = (error as { code?: unknown }).code
@@ -94,9 +109,10 @@ export const classify = (
   const message = messageOf(error)
   const where = context.url
   if (code === "UND_ERR_CONNECT_TIMEOUT") {
+    const tls = isTlsStall(error)
     return new RequestError.ConnectTimeout({
-      message: `Connection to ${where} timed out (connect timeout)`,
-      phase: "connect",
+      message: `Connection to ${where} timed out (connect timeout${tls ? ", during the TLS handshake" : ""})`,
+      phase: tls ? "tls" : "connect",
       request,
       cause: error
     })
@@ -126,19 +142,26 @@ export const classify = (
       cause: error
     })
   }
-  if (context.proxy !== undefined && phase === "connect") {
-    const status = /Proxy response \((\d+)\)|\((\d{3})\)/.exec(message)
-    const statusCode = status ? Number(status[1] ?? status[2]) : undefined
-    if (statusCode !== undefined || CONNECT_CODES.has(code ?? "") || /proxy/i.test(message)) {
+  if (context.proxy !== undefined && phase === "connect" && proxyFailure(error)) {
+    const statusCode = proxyStatus(error)
+    if (statusCode !== undefined || isProxyConnectError(error) || CONNECT_CODES.has(code ?? "")) {
       return new RequestError.ProxyError({
         message: statusCode !== undefined
-          ? `The proxy answered ${statusCode} for ${where}`
-          : `Cannot connect to proxy for ${where}: ${message}`,
+          ? `The proxy ${context.proxy} answered ${statusCode} for ${where}`
+          : `Cannot connect to proxy ${context.proxy} for ${where}: ${message}`,
         ...(statusCode !== undefined ? { status: statusCode } : {}),
         request,
         cause: error
       })
     }
+  }
+  if (code === "UND_ERR_MAX_ORIGINS_REACHED") {
+    return new RequestError.ConnectionError({
+      message: `Connection pool is full: too many origins (maxOrigins) for ${where}`,
+      code,
+      request,
+      cause: error
+    })
   }
   if (code === "UND_ERR_INVALID_ARG" || code === "UND_ERR_NOT_SUPPORTED") {
     const header = /invalid (\S+) header|(\S+) header not supported/.exec(message)
