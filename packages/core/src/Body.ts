@@ -5,12 +5,22 @@
  * `Stream` (sent with a length when known, chunked otherwise). A `Stream` body is opened through an
  * Effect each time it is sent; a one-shot source (an AsyncIterable, a user's `Stream` value) can be
  * opened once, and a second open (a 307/308 redirect, a digest retry, a retry policy) fails with
- * `UnrewindableBodyError` instead of sending an empty body.
+ * `UnrewindableBodyError` instead of sending an empty body. Whether a body can be replayed is
+ * known from its value (`isReplayable`), before anything is sent.
+ *
+ * Constructors for `data`:
+ * - `Body.stream(stream, { length? })`: a `Stream` or AsyncIterable sent once (chunked, or with
+ *   `Content-Length` when the length is given).
+ * - `Body.replayable(() => stream, { length? })`: a source that can be opened again.
+ * - `Body.file(path, { contentType? })`: a file read through the platform `FileSystem` the
+ *   session has (NodeSession provides Node's): sent with its length, streamed in chunks, never
+ *   loaded whole, and replayable (the file is opened again).
  *
  * @since 0.1.0
  */
-import { Effect, Stream } from "effect"
-import type * as RequestError from "./RequestError.js"
+import type { FileSystem } from "@effect/platform"
+import { Effect, Option, Predicate, Stream } from "effect"
+import * as RequestError from "./RequestError.js"
 
 /**
  * No body.
@@ -47,6 +57,8 @@ export interface StreamBody {
   readonly replayable: boolean
   /** What the body is, for `toJSON` and logs: "stream", "file", "multipart", "async-iterable". */
   readonly kind: string
+  /** The `Content-Type` the body implies (a file's, a multipart boundary), set unless the user set one. */
+  readonly contentType?: string | undefined
 }
 
 /**
@@ -80,37 +92,74 @@ export const bytes = (value: Uint8Array): Body => value.length === 0 ? empty : {
 export const text = (value: string): Body => bytes(encoder.encode(value))
 
 /**
+ * Options of the streamed-body constructors.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamOptions {
+  /** The exact number of bytes the source gives: sent as `Content-Length` (chunked without it). */
+  readonly length?: number | undefined
+  readonly contentType?: string | undefined
+  readonly kind?: string | undefined
+}
+
+/**
+ * A failure of a body's source as one of our errors: ours pass through, anything else becomes
+ * `InvalidRequest` with the original as its cause.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const sourceError = (cause: unknown): RequestError.RequestError =>
+  RequestError.isRequestError(cause) ? cause : new RequestError.InvalidRequest({
+    message: `The request body's source failed: ${
+      Predicate.hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
+    }`,
+    cause
+  })
+
+const streamOf = (
+  source: Stream.Stream<Uint8Array, unknown> | AsyncIterable<Uint8Array | string>
+): Stream.Stream<Uint8Array, RequestError.RequestError> =>
+  Stream.StreamTypeId in source
+    ? Stream.mapError(source as Stream.Stream<Uint8Array, unknown>, sourceError)
+    : Stream.fromAsyncIterable(source as AsyncIterable<Uint8Array | string>, sourceError).pipe(
+      Stream.map((chunk) => (typeof chunk === "string" ? encoder.encode(chunk) : chunk))
+    )
+
+/**
  * A streamed body from a source that can be opened again: each send runs `make` anew.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const replayable = <E extends RequestError.RequestError = never>(
-  make: () => Stream.Stream<Uint8Array, E>,
-  options?: { readonly length?: number | undefined; readonly kind?: string | undefined }
-): Body => ({
+export const replayable = <E = never>(
+  make: () => Stream.Stream<Uint8Array, E> | AsyncIterable<Uint8Array | string>,
+  options?: StreamOptions
+): StreamBody => ({
   _tag: "Stream",
-  open: Effect.sync(make),
-  length: options?.length,
+  open: Effect.sync(() => streamOf(make())),
+  length: checkLength(options?.length),
   replayable: true,
-  kind: options?.kind ?? "stream"
+  kind: options?.kind ?? "stream",
+  contentType: options?.contentType
 })
+
+const checkLength = (length: number | undefined): number | undefined =>
+  length !== undefined && Number.isSafeInteger(length) && length >= 0 ? length : undefined
 
 /**
  * A streamed body that can be sent once (a `Stream` value or an AsyncIterable from the user).
- * Opening it a second time fails with `UnrewindableBodyError`.
+ * Opening it a second time fails with `onReopen` (`UnrewindableBodyError`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const oneShot = (
   stream: Stream.Stream<Uint8Array, RequestError.RequestError>,
-  options: {
-    readonly length?: number | undefined
-    readonly kind?: string | undefined
-    readonly onReopen: () => RequestError.RequestError
-  }
-): Body => {
+  options: StreamOptions & { readonly onReopen: () => RequestError.RequestError }
+): StreamBody => {
   let opened = false
   return {
     _tag: "Stream",
@@ -119,11 +168,148 @@ export const oneShot = (
       opened = true
       return Effect.succeed(stream)
     }),
-    length: options.length,
+    length: checkLength(options.length),
     replayable: false,
-    kind: options.kind ?? "stream"
+    kind: options.kind ?? "stream",
+    contentType: options.contentType
   }
 }
+
+/**
+ * A `Stream` or an AsyncIterable sent once: chunked, or with `Content-Length` when `length` is
+ * given (the source must then give exactly that many bytes, or the request fails). A second send
+ * (a 307/308 redirect, an auth round trip, a retry) fails with `UnrewindableBodyError`. Strings
+ * from an AsyncIterable are sent as UTF-8. A failure of the source that is not one of our errors
+ * becomes `InvalidRequest`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stream = (
+  source: Stream.Stream<Uint8Array, unknown> | AsyncIterable<Uint8Array | string>,
+  options?: StreamOptions
+): StreamBody =>
+  oneShot(streamOf(source), {
+    ...options,
+    kind: options?.kind ?? (Stream.StreamTypeId in source ? "stream" : "async-iterable"),
+    onReopen: () => new RequestError.UnrewindableBodyError({ message: "Unable to rewind request body." })
+  })
+
+/**
+ * A file to send, read through the platform `FileSystem` when the request is prepared (see `file`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface File {
+  readonly _tag: "File"
+  readonly path: string
+  readonly contentType: string | undefined
+  /** First byte to send (default 0). */
+  readonly offset: number
+  /** Most bytes to send (default: to the end of the file). */
+  readonly maxLength: number | undefined
+  /** Size of the chunks read and sent (default 256 KiB). */
+  readonly chunkSize: number
+}
+
+/**
+ * A file body: sent with its length (`Content-Length`), streamed in chunks of `chunkSize` bytes,
+ * never loaded whole, and opened again for each send (a 307/308 redirect or a retry works). The
+ * session resolves it with its `FileSystem` (NodeSession provides Node's); without one, or when
+ * the path is not a readable file, the request fails with `InvalidRequest`. `contentType` is set
+ * unless the request has a `Content-Type`; in `files`, it is the part's type and the file's base
+ * name is the part's filename.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const file = (
+  path: string,
+  options?: {
+    readonly contentType?: string | undefined
+    readonly offset?: number | undefined
+    readonly length?: number | undefined
+    readonly chunkSize?: number | undefined
+  }
+): File => ({
+  _tag: "File",
+  path,
+  contentType: options?.contentType,
+  offset: Math.max(0, Math.floor(options?.offset ?? 0)),
+  maxLength: checkLength(options?.length),
+  chunkSize: Math.max(1, Math.floor(options?.chunkSize ?? 256 * 1024))
+})
+
+/**
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isFile = (u: unknown): u is File =>
+  Predicate.hasProperty(u, "_tag") && u._tag === "File" && Predicate.hasProperty(u, "path")
+
+/**
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isBody = (u: unknown): u is Body =>
+  Predicate.hasProperty(u, "_tag") &&
+  (u._tag === "Empty" || (u._tag === "Bytes" && Predicate.hasProperty(u, "bytes")) ||
+    (u._tag === "Stream" && Predicate.hasProperty(u, "open")))
+
+/**
+ * The last path segment (either separator), as requests' `guess_filename` takes it.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const baseName = (path: string): string => {
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"))
+  return cut === -1 ? path : path.slice(cut + 1)
+}
+
+/**
+ * Turn a `File` into a streamed body with the `FileSystem` at hand: the size comes from `stat`,
+ * the bytes from `FileSystem.stream`, opened anew on each send.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resolveFile = (
+  source: File,
+  fileSystem: Option.Option<FileSystem.FileSystem>
+): Effect.Effect<StreamBody, RequestError.RequestError> =>
+  Effect.gen(function*() {
+    if (Option.isNone(fileSystem)) {
+      return yield* new RequestError.InvalidRequest({
+        message:
+          `Cannot send the file ${source.path}: no FileSystem service (NodeSession.layer provides one; with Session.layer, provide a FileSystem layer)`
+      })
+    }
+    const fs = fileSystem.value
+    const failed = (cause: unknown) =>
+      new RequestError.InvalidRequest({
+        message: `Cannot read the file ${source.path}: ${
+          Predicate.hasProperty(cause, "message") ? String(cause.message) : String(cause)
+        }`,
+        cause
+      })
+    const info = yield* Effect.mapError(fs.stat(source.path), failed)
+    if (info.type !== "File") {
+      return yield* new RequestError.InvalidRequest({ message: `Cannot send ${source.path}: not a regular file` })
+    }
+    const available = Math.max(0, Number(info.size) - source.offset)
+    const length = source.maxLength === undefined ? available : Math.min(available, source.maxLength)
+    return replayable(
+      () =>
+        length === 0 ? Stream.empty : fs.stream(source.path, {
+          offset: source.offset,
+          bytesToRead: length,
+          chunkSize: source.chunkSize
+        }).pipe(Stream.mapError(failed)),
+      { length, kind: "file", contentType: source.contentType }
+    )
+  })
 
 /**
  * Whether the body can be sent again (Empty and Bytes always; streams when their source allows it).

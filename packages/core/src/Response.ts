@@ -5,21 +5,26 @@
  *   value exists. `content` holds the bytes, `text` decodes them with `encoding` (from the headers,
  *   else detected), `json` parses them (an Effect failing with `JSONDecodeError`).
  * - `StreamingResponse` comes from the scoped entry point (`Session.stream`): its `body` is a
- *   `Stream` that can be read once, and its connection is released when the scope closes, whether
- *   the body was read to the end, abandoned or interrupted.
+ *   `Stream` that can be read once (`iterContent`, `iterText`, `iterLines` and `iterJson` read
+ *   it too; a second read fails with `StreamConsumedError`), `buffer` turns it into a `Response`,
+ *   and its connection is released when the scope closes, whether the body was read to the end,
+ *   abandoned or interrupted.
+ * - Typed bodies: `schemaJson(schema)`, `schemaHeaders(schema)` and `schemaNdjson(schema)` decode
+ *   into Effect Schema types, failing with `ResponseDecodeError`.
  *
  * Both share `Head`: status, reason, URL, headers (case-insensitive, repeated values kept), history,
  * elapsed time, the request that produced it, `ok`, redirect flags, `links` and `next`.
  *
  * @since 0.1.0
  */
-import { Chunk, Duration, Effect, type Option, Stream } from "effect"
+import { Chunk, Duration, Effect, type Option, ParseResult, Schema, Stream } from "effect"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Headers from "./Headers.js"
 import * as lines from "./internal/lines.js"
 import * as text from "./internal/text.js"
 import * as url from "./internal/url.js"
 import type * as PreparedRequest from "./PreparedRequest.js"
+import * as Progress from "./Progress.js"
 import * as RequestError from "./RequestError.js"
 
 /**
@@ -29,6 +34,31 @@ import * as RequestError from "./RequestError.js"
  * @category models
  */
 export type Link = Readonly<Record<string, string>> & { readonly url: string }
+
+/**
+ * Phase timings of one exchange, in milliseconds, as far as the transport can tell (the Node
+ * adapter fills them in; a field is absent when it does not apply, e.g. `connect` and `tls` on a
+ * reused connection). `body` and `total` are set once the body has been read to its end.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Timings {
+  /** From handing the request to the transport until a connection was ready (pool wait, connect, TLS). */
+  readonly wait?: number | undefined
+  /** TCP connect (and the proxy leg) of a connection opened for this request. */
+  readonly connect?: number | undefined
+  /** TLS handshake of a connection opened for this request. */
+  readonly tls?: number | undefined
+  /** From writing the request until the response headers arrived (time to first byte). */
+  readonly firstByte?: number | undefined
+  /** From the headers until the end of the body. */
+  readonly body?: number | undefined
+  /** From handing the request to the transport until the end of the body. */
+  readonly total?: number | undefined
+  /** Whether the exchange went over a kept-alive connection. */
+  readonly reused?: boolean | undefined
+}
 
 /**
  * What every response has, buffered or streamed.
@@ -46,6 +76,8 @@ export interface Head {
   readonly history: ReadonlyArray<Response>
   /** Time from sending the request to receiving the headers. */
   readonly elapsed: Duration.Duration
+  /** Phase timings of this exchange (connect, TLS, first byte, body), when the transport measures them. */
+  readonly timings: Timings | undefined
   readonly request: PreparedRequest.PreparedRequest
   /** The next request of the chain when redirects were not followed (`allowRedirects: false`). */
   readonly next: Option.Option<PreparedRequest.PreparedRequest>
@@ -71,6 +103,7 @@ export interface HeadFields {
   readonly headers: Headers.Headers
   readonly history: ReadonlyArray<Response>
   readonly elapsed: Duration.Duration
+  readonly timings?: Timings | undefined
   readonly request: PreparedRequest.PreparedRequest
   readonly next: Option.Option<PreparedRequest.PreparedRequest>
   readonly encoding?: string | undefined
@@ -85,6 +118,7 @@ abstract class HeadBase implements Head {
   readonly headers: Headers.Headers
   readonly history: ReadonlyArray<Response>
   readonly elapsed: Duration.Duration
+  readonly timings: Timings | undefined
   readonly request: PreparedRequest.PreparedRequest
   readonly next: Option.Option<PreparedRequest.PreparedRequest>
   readonly encoding: string | undefined
@@ -96,6 +130,7 @@ abstract class HeadBase implements Head {
     this.headers = fields.headers
     this.history = fields.history
     this.elapsed = fields.elapsed
+    this.timings = fields.timings
     this.request = fields.request
     this.next = fields.next
     this.encoding = "encoding" in fields
@@ -139,6 +174,7 @@ abstract class HeadBase implements Head {
       headers: this.headers,
       history: this.history,
       elapsed: this.elapsed,
+      timings: this.timings,
       request: this.request,
       next: this.next,
       encoding: this.encoding
@@ -171,6 +207,7 @@ abstract class HeadBase implements Head {
 export class Response extends HeadBase {
   readonly content: Uint8Array
   #text: string | undefined
+  #apparentEncoding: string | undefined
 
   constructor(fields: HeadFields & { readonly content: Uint8Array }) {
     super(fields)
@@ -185,9 +222,14 @@ export class Response extends HeadBase {
     return this.#text
   }
 
-  /** The encoding the bytes look like: UTF-8 when they are valid UTF-8, else ISO-8859-1. */
+  /**
+   * The encoding the bytes look like (requests' `apparent_encoding`): `ascii` or `utf-8` when they
+   * are valid UTF-8, else the `chardet` detector's best guess this runtime can decode (windows-1252,
+   * ISO-8859-x, Shift_JIS, ...), else ISO-8859-1.
+   */
   get apparentEncoding(): string {
-    return text.isUtf8(this.content) ? "utf-8" : "ISO-8859-1"
+    this.#apparentEncoding ??= text.detectEncoding(this.content)
+    return this.#apparentEncoding
   }
 
   /** The body parsed as JSON (requests' `json()`, with its UTF-16/32 detection when no encoding is known). */
@@ -217,8 +259,11 @@ const parseJson = (response: Response): Effect.Effect<unknown, RequestError.JSON
   }
   if (doc === undefined) doc = response.text
   if (doc.charCodeAt(0) === 0xfeff) doc = doc.slice(1)
-  const source = doc
-  return Effect.try({
+  return parseJsonText(doc, response)
+}
+
+const parseJsonText = (source: string, response: Head): Effect.Effect<unknown, RequestError.JSONDecodeError> =>
+  Effect.try({
     try: () => JSON.parse(source) as unknown,
     catch: (cause) => {
       const match = /position (\d+)/.exec(cause instanceof Error ? cause.message : "")
@@ -232,7 +277,6 @@ const parseJson = (response: Response): Effect.Effect<unknown, RequestError.JSON
       })
     }
   })
-}
 
 /**
  * What a transport gives for one exchange (see `Adapter.Transport`), from which a
@@ -250,6 +294,14 @@ export interface BodySource {
   readonly close: Effect.Effect<void>
 }
 
+/** Whether a streamed body was handed out, shared by the copies of one response. */
+interface BodyState {
+  readonly source: BodySource
+  readonly flag: { consumed: boolean }
+}
+
+const encoder = new TextEncoder()
+
 /**
  * A response whose body has not been read. Its connection is released when the scope that
  * created it closes, or by `close`, or once `body` has been read to the end.
@@ -258,11 +310,11 @@ export interface BodySource {
  * @category models
  */
 export class StreamingResponse extends HeadBase {
-  #state: { readonly source: BodySource; consumed: boolean }
+  #state: BodyState
 
   constructor(fields: HeadFields & { readonly source: BodySource }) {
     super(fields)
-    this.#state = { source: fields.source, consumed: false }
+    this.#state = { source: fields.source, flag: { consumed: false } }
   }
 
   /** A copy with other head fields, sharing this response's body (and whether it was read). */
@@ -272,20 +324,35 @@ export class StreamingResponse extends HeadBase {
     return copy
   }
 
+  /**
+   * A copy whose body reports its progress as it is read, by `body`, the `iter*` methods or
+   * `buffer` (see `Progress`). The total is `Content-Length` when the body is not encoded.
+   */
+  trackProgress(onProgress: Progress.Handler): StreamingResponse {
+    const source = this.#state.source
+    const stream = Stream.suspend(() => Progress.tap({ total: declaredLength(this) }, onProgress)(source.stream))
+    const copy = new StreamingResponse({
+      ...this.fields,
+      source: { stream, readAll: collect(stream), close: source.close }
+    })
+    copy.#state = { source: copy.#state.source, flag: this.#state.flag }
+    return copy
+  }
+
   /** Whether the body has been handed out already. */
   get consumed(): boolean {
-    return this.#state.consumed
+    return this.#state.flag.consumed
   }
 
   private take(): RequestError.StreamConsumedError | BodySource {
-    if (this.#state.consumed) {
+    if (this.#state.flag.consumed) {
       return new RequestError.StreamConsumedError({
         message: `The body of ${this.url} was already read`,
         request: this.request,
         response: this
       })
     }
-    this.#state.consumed = true
+    this.#state.flag.consumed = true
     return this.#state.source
   }
 
@@ -297,11 +364,23 @@ export class StreamingResponse extends HeadBase {
     })
   }
 
-  /** requests' `iter_content`: chunks of exactly `chunkSize` bytes (the last may be shorter); as they arrive without a size. */
+  /**
+   * requests' `iter_content`: chunks of exactly `chunkSize` bytes (the last may be shorter), or
+   * as they arrive without a size (requests' `chunk_size=None`). A size that is not a positive
+   * integer fails with `InvalidRequest` (the body is left unread).
+   */
   iterContent(chunkSize?: number): Stream.Stream<Uint8Array, RequestError.RequestError> {
     if (chunkSize === undefined) return this.body
+    if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
+      return Stream.fail(
+        new RequestError.InvalidRequest({
+          message: `chunkSize must be a positive integer, it is ${String(chunkSize)}`,
+          request: this.request
+        })
+      )
+    }
     return Stream.suspend(() => {
-      const rechunker = new lines.Rechunker(Math.max(1, Math.floor(chunkSize)))
+      const rechunker = new lines.Rechunker(chunkSize)
       return this.body.pipe(
         Stream.mapConcat((chunk) => rechunker.push(chunk)),
         Stream.concat(Stream.suspend(() => Stream.fromIterable(rechunker.end())))
@@ -323,32 +402,51 @@ export class StreamingResponse extends HeadBase {
 
   /**
    * requests' `iter_lines`, without its chunk-boundary quirks: `\n`, `\r\n` and `\r` end a line
-   * (or `delimiter` separates lines), however the body is chunked. Lines are decoded text unless
-   * `decodeUnicode: false`, which gives the raw bytes of each line.
+   * (or `delimiter` separates lines), however the body is chunked; a last line without a
+   * terminator is kept when it is not empty. Lines are text decoded with `encoding` (UTF-8 if
+   * none; split after decoding, so UTF-16 works) unless `decodeUnicode: false`, which gives the
+   * raw bytes of each line.
    */
   iterLines(options?: {
     readonly delimiter?: string | undefined
     readonly decodeUnicode?: true | undefined
   }): Stream.Stream<string, RequestError.RequestError>
   iterLines(options: {
-    readonly delimiter?: string | undefined
+    readonly delimiter?: string | Uint8Array | undefined
     readonly decodeUnicode: false
   }): Stream.Stream<Uint8Array, RequestError.RequestError>
   iterLines(options?: {
-    readonly delimiter?: string | undefined
+    readonly delimiter?: string | Uint8Array | undefined
     readonly decodeUnicode?: boolean | undefined
   }): Stream.Stream<string | Uint8Array, RequestError.RequestError> {
     return Stream.suspend((): Stream.Stream<string | Uint8Array, RequestError.RequestError> => {
-      const delimiter = options?.delimiter === undefined ? undefined : new TextEncoder().encode(options.delimiter)
-      const splitter = new lines.LineSplitter(delimiter)
-      const raw = this.body.pipe(
+      const delimiter = options?.delimiter
+      if (options?.decodeUnicode === false) {
+        const splitter = new lines.LineSplitter(typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter)
+        return this.body.pipe(
+          Stream.mapConcat((chunk) => splitter.push(chunk)),
+          Stream.concat(Stream.suspend(() => Stream.fromIterable(splitter.end())))
+        )
+      }
+      const splitter = new lines.TextLineSplitter(
+        delimiter instanceof Uint8Array ? new TextDecoder().decode(delimiter) : delimiter
+      )
+      return this.iterText().pipe(
         Stream.mapConcat((chunk) => splitter.push(chunk)),
         Stream.concat(Stream.suspend(() => Stream.fromIterable(splitter.end())))
       )
-      if (options?.decodeUnicode === false) return raw
-      const encoding = this.encoding
-      return Stream.map(raw, (line) => text.decode(line, encoding))
     })
+  }
+
+  /**
+   * NDJSON / JSON Lines: each non-blank line parsed as JSON, as it arrives. A line that is not
+   * JSON fails the stream with `JSONDecodeError` (its `doc` is that line).
+   */
+  iterJson(): Stream.Stream<unknown, RequestError.RequestError> {
+    return this.iterLines().pipe(
+      Stream.filter((line) => line.trim() !== ""),
+      Stream.mapEffect((line) => parseJsonText(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line, this))
+    )
   }
 
   /** Read the whole body into a buffered `Response` (and release the connection). */
@@ -373,6 +471,107 @@ export class StreamingResponse extends HeadBase {
     return `<StreamingResponse [${this.status}]>`
   }
 }
+
+/** The body length the headers promise, when the bytes read will be exactly that many. */
+const declaredLength = (response: Head): number | undefined => {
+  if (response.request.method === "HEAD" || response.status === 204 || response.status === 304) return 0
+  const encoding = response.headers.get("content-encoding")
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity" && encoding.trim() !== "") {
+    return undefined
+  }
+  const value = response.headers.get("content-length")
+  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined
+  return Number(value.trim())
+}
+
+/**
+ * The response with its body's progress reported (see `StreamingResponse.trackProgress`); the same
+ * response when `onProgress` is `undefined`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const trackProgress = (
+  response: StreamingResponse,
+  onProgress: Progress.Handler | undefined
+): StreamingResponse => onProgress === undefined ? response : response.trackProgress(onProgress)
+
+const SENSITIVE_RESPONSE_HEADERS = ["set-cookie", "www-authenticate", "proxy-authenticate"]
+
+const decodeError = (
+  error: ParseResult.ParseError,
+  response: Head,
+  source: "body" | "headers"
+): RequestError.ResponseDecodeError => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue): RequestError.DecodeIssue => {
+    const first = issue.path[0]
+    const secret = source === "headers" && typeof first === "string" &&
+      Headers.isSensitive(first, [...SENSITIVE_RESPONSE_HEADERS, ...response.request.chain.sensitive])
+    // The values found are left out: they may be credentials.
+    const message = secret ? "invalid value" : issue.message.replace(/, actual [\s\S]*$/, "")
+    return { path: issue.path, message }
+  })
+  const where = issues.slice(0, 3).map((i) =>
+    `${i.path.length === 0 ? "(root)" : JSON.stringify(i.path)}: ${i.message}`
+  )
+  return new RequestError.ResponseDecodeError({
+    message: `The ${source} of ${response.url} do${source === "body" ? "es" : ""} not match the schema: ${
+      where.join("; ")
+    }${issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""}`,
+    source,
+    issues,
+    request: response.request,
+    response,
+    ...(source === "body" ? { cause: error } : {})
+  })
+}
+
+/**
+ * Parse the body as JSON (requests' `json()`) and decode it with `schema`: `JSONDecodeError` when
+ * it is not JSON, `ResponseDecodeError` when it does not match. A streamed response is read first.
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const schemaJson =
+  <A, I, R>(schema: Schema.Schema<A, I, R>) =>
+  (response: Response | StreamingResponse): Effect.Effect<A, RequestError.RequestError, R> =>
+    Effect.gen(function*() {
+      const buffered = isStreamingResponse(response) ? yield* response.buffer : response
+      const json = yield* buffered.json
+      return yield* Effect.mapError(Schema.decodeUnknown(schema)(json), (e) => decodeError(e, buffered, "body"))
+    })
+
+/**
+ * Decode the headers with `schema`: the input is a record of lower-cased names, repeated values
+ * joined with `", "`. Fails with `ResponseDecodeError`, whose messages never show sensitive values.
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const schemaHeaders =
+  <A, I, R>(schema: Schema.Schema<A, I, R>) =>
+  (response: Head): Effect.Effect<A, RequestError.ResponseDecodeError, R> => {
+    const record: Record<string, string> = {}
+    for (const name of response.headers.keys()) record[name.toLowerCase()] = response.headers.get(name)!
+    return Effect.mapError(Schema.decodeUnknown(schema)(record), (e) => decodeError(e, response, "headers"))
+  }
+
+/**
+ * NDJSON / JSON Lines decoded with `schema`, line by line as the body arrives (see `iterJson`).
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const schemaNdjson =
+  <A, I, R>(schema: Schema.Schema<A, I, R>) =>
+  (response: StreamingResponse): Stream.Stream<A, RequestError.RequestError, R> => {
+    const decode = Schema.decodeUnknown(schema)
+    return Stream.mapEffect(
+      response.iterJson(),
+      (value) => Effect.mapError(decode(value), (e) => decodeError(e, response, "body"))
+    )
+  }
 
 /**
  * @since 0.1.0

@@ -1,14 +1,19 @@
 /**
  * A response body fed by undici's handler callbacks and read either whole (`readAll`, the buffered
  * fast path) or as an Effect Stream with backpressure (`stream`: undici is paused while our queue
- * holds more than the high-water mark). `Content-Encoding` is decoded on both paths, bounded by the
- * session's limits (decoded size, decoded/encoded ratio, number of codings).
+ * holds more than the high-water mark, so a body of any size streams in flat memory).
+ * `Content-Encoding` (gzip, deflate with or without its zlib wrapper, br, and chains of them) is
+ * decoded on both paths, bounded by the session's limits: the body's size (a `Content-Length`
+ * above it fails before anything is read; bytes received and decoded bytes are counted), the
+ * decoded/encoded ratio past 1 MiB, and the number of codings. A body cut short (a truncated
+ * chunked body, fewer bytes than `Content-Length`, a reset) fails with `ChunkedEncodingError`
+ * through undici's error, classified in `errors.ts`.
  *
  * @internal
  */
 import type { Adapter, PreparedRequest } from "@effect-requests/core"
 import { RequestError } from "@effect-requests/core"
-import { Chunk, Effect, Option, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, type Fiber, Option, Runtime, Stream } from "effect"
 import * as zlib from "node:zlib"
 
 const HIGH_WATER = 1024 * 1024
@@ -28,6 +33,13 @@ export const parseEncodings = (header: string | undefined): Array<Coding> | "unk
     else return "unknown"
   }
   return out.reverse()
+}
+
+/** The body length a `Content-Length` promises (none for HEAD, 204 and 304, or when it is not a number). */
+export const declaredLength = (method: string, status: number, header: string | undefined): number | undefined => {
+  if (method === "HEAD" || status === 204 || status === 304 || header === undefined) return undefined
+  const value = header.split(",")[0]!.trim()
+  return /^\d+$/.test(value) ? Number(value) : undefined
 }
 
 const isZlibWrapped = (first: Uint8Array): boolean =>
@@ -52,6 +64,8 @@ interface Context {
   readonly request: PreparedRequest.PreparedRequest
   readonly url: string
   readonly limits: Adapter.Limits
+  /** The response's `Content-Length`, when it has one. */
+  readonly declaredLength?: number | undefined
 }
 
 const tooLarge = (context: Context) =>
@@ -81,6 +95,8 @@ class Layer {
   private decoder: ReturnType<typeof makeDecoder> | undefined
   private out: Array<Buffer> = []
   private failure: unknown
+  /** Bytes held until there are two: deflate's zlib wrapper is recognised from its first two bytes. */
+  private head: Uint8Array = new Uint8Array(0)
   produced = 0
 
   constructor(
@@ -107,33 +123,64 @@ class Layer {
     return decoder
   }
 
-  write(chunk: Uint8Array): Promise<Array<Buffer>> {
+  write(input: Uint8Array): Promise<Array<Buffer>> {
+    let chunk = input
+    if (this.decoder === undefined) {
+      if (this.head.length > 0) chunk = Buffer.concat([this.head, chunk])
+      if (this.coding === "deflate" && chunk.length < 2) {
+        this.head = chunk
+        return Promise.resolve([])
+      }
+      this.head = new Uint8Array(0)
+    }
     const decoder = this.decoder ?? this.init(chunk)
-    return new Promise((resolve, reject) => {
-      if (this.failure !== undefined) return reject(this.failure)
-      decoder.write(chunk, () => {
-        if (this.failure !== undefined) return reject(this.failure)
-        const out = this.out
-        this.out = []
-        resolve(out)
-      })
+    return this.settle(decoder, "write", (done) => decoder.write(chunk, () => done()))
+  }
+
+  async end(): Promise<Array<Buffer>> {
+    if (this.decoder === undefined && this.head.length > 0) {
+      // A one-byte body: too short for any stream, so its decoder reports the error.
+      const head = this.head
+      this.head = new Uint8Array(0)
+      this.init(head)
+      const first = await this.write(head)
+      return [...first, ...(await this.end())]
+    }
+    const decoder = this.decoder
+    if (decoder === undefined) return []
+    return this.settle(decoder, "end", (done) => {
+      decoder.once("end", done)
+      decoder.end()
     })
   }
 
-  end(): Promise<Array<Buffer>> {
-    const decoder = this.decoder
-    if (decoder === undefined) return Promise.resolve([])
+  /**
+   * Run one step and give the output it produced. zlib calls neither a write's callback nor
+   * `end` after an error or a `destroy` (our limits), so "error" and "close" settle it too.
+   */
+  private settle(
+    decoder: ReturnType<typeof makeDecoder>,
+    step: "write" | "end",
+    run: (done: () => void) => void
+  ): Promise<Array<Buffer>> {
     return new Promise((resolve, reject) => {
       if (this.failure !== undefined) return reject(this.failure)
-      decoder.once("end", () => {
+      if (decoder.destroyed) return reject(new Error(`the ${this.coding} decoder is closed`))
+      let settled = false
+      const finish = () => {
+        if (settled) return
+        settled = true
+        decoder.off("error", finish)
+        decoder.off("close", finish)
         if (this.failure !== undefined) return reject(this.failure)
-        resolve(this.out)
-      })
-      decoder.once("close", () => {
-        if (this.failure !== undefined) reject(this.failure)
-      })
-      decoder.end()
-      decoder.resume()
+        if (step === "write" && decoder.destroyed) return reject(new Error(`the ${this.coding} decoder closed`))
+        const out = this.out
+        this.out = []
+        resolve(out)
+      }
+      decoder.once("error", finish)
+      decoder.once("close", finish)
+      run(finish)
     })
   }
 
@@ -216,7 +263,7 @@ export class BodyReader {
   onData(chunk: Buffer, resume: () => void): boolean {
     if (this.done) return false
     this.received += chunk.length
-    if (this.identity && this.received > this.context.limits.maxBodySize) {
+    if (this.received > this.context.limits.maxBodySize) {
       this.fail(tooLarge(this.context))
       this.abort()
       return false
@@ -250,6 +297,16 @@ export class BodyReader {
     this.failure = error
     this.done = true
     this.notify()
+  }
+
+  /** A `Content-Length` above the limit fails before any byte is read. */
+  private refuseDeclared() {
+    const declared = this.context.declaredLength
+    if (this.done || declared === undefined || declared <= this.context.limits.maxBodySize) return
+    this.chunks = []
+    this.queued = 0
+    this.fail(tooLarge(this.context))
+    this.abort()
   }
 
   private notify() {
@@ -289,6 +346,7 @@ export class BodyReader {
 
   /** The whole body, decoded. The fast path: no per-chunk Effects. */
   readonly readAll: Effect.Effect<Uint8Array, RequestError.RequestError> = Effect.suspend(() => {
+    this.refuseDeclared()
     this.collecting = true
     if (this.paused) this.take().forEach((c) => this.chunks.push(c))
     const finish = (): Effect.Effect<Uint8Array, RequestError.RequestError> => {
@@ -330,6 +388,7 @@ export class BodyReader {
 
   /** The body as a Stream (decoded), with backpressure. */
   readonly stream: Stream.Stream<Uint8Array, RequestError.RequestError> = Stream.suspend(() => {
+    this.refuseDeclared()
     const raw = Stream.repeatEffectChunkOption(this.pullRaw).pipe(
       Stream.ensuring(Effect.sync(() => {
         if (!this.done) {
@@ -365,4 +424,111 @@ export class BodyReader {
     }
     this.chunks = []
   })
+}
+
+/** The request body the producer may read ahead of the socket. */
+const READ_AHEAD = 1024 * 1024
+
+/**
+ * A request body Stream as the AsyncIterable undici writes from. One fiber runs the stream
+ * (`Stream.runForEachChunk`) and reads ahead up to 1 MiB, so undici usually finds the next chunk
+ * ready and the fiber is woken once per megabyte rather than once per chunk
+ * (`Stream.toAsyncIterable` costs several times more per chunk). Chunks are handed over as they
+ * are (no copies), and memory stays bounded. `return` or `cancel` (the request failed or was
+ * interrupted) interrupts that fiber, so a stalled source is not left running and its
+ * finalizers run.
+ */
+export const toIterable = (
+  stream: Stream.Stream<Uint8Array, RequestError.RequestError>,
+  runtime: Runtime.Runtime<never>
+): { readonly iterable: AsyncIterable<Uint8Array>; readonly cancel: () => void } => {
+  let fiber: Fiber.RuntimeFiber<void, RequestError.RequestError> | undefined
+  let queue: Array<Uint8Array> = []
+  let head = 0
+  let queued = 0
+  /** Resumes the producer, waiting for room. */
+  let more: (() => void) | undefined
+  let waiter:
+    | { readonly resolve: (result: IteratorResult<Uint8Array>) => void; readonly reject: (error: unknown) => void }
+    | undefined
+  let outcome: Exit.Exit<void, RequestError.RequestError> | undefined
+  let cancelled = false
+
+  const take = (): Uint8Array | undefined => {
+    if (head === queue.length) return undefined
+    const chunk = queue[head++]!
+    queued -= chunk.length
+    if (head === queue.length) {
+      queue = []
+      head = 0
+    }
+    // Woken again only once half the read-ahead has gone, so it refills several chunks per run.
+    if (more !== undefined && queued <= READ_AHEAD / 2) {
+      const resume = more
+      more = undefined
+      resume()
+    }
+    return chunk
+  }
+  const settle = () => {
+    const w = waiter
+    if (w === undefined) return
+    const chunk = take()
+    if (chunk !== undefined) {
+      waiter = undefined
+      return w.resolve({ done: false, value: chunk })
+    }
+    if (outcome === undefined) return
+    waiter = undefined
+    if (Exit.isSuccess(outcome) || cancelled) return w.resolve({ done: true, value: undefined })
+    const failure = Cause.failureOption(outcome.cause)
+    w.reject(Option.isSome(failure) ? failure.value : Cause.squash(outcome.cause))
+  }
+  const producer = Stream.runForEachChunk(stream, (chunk) => {
+    for (const c of chunk) {
+      if (c.length === 0) continue
+      queue.push(c)
+      queued += c.length
+    }
+    settle()
+    if (queued < READ_AHEAD) return Effect.void
+    return Effect.async<void>((resume) => {
+      more = () => resume(Effect.void)
+      return Effect.sync(() => {
+        more = undefined
+      })
+    })
+  })
+  const cancel = () => {
+    if (cancelled) return
+    cancelled = true
+    fiber?.unsafeInterruptAsFork(fiber.id())
+    queue = []
+    head = 0
+    queued = 0
+    outcome ??= Exit.void
+    settle()
+  }
+  const iterator: AsyncIterator<Uint8Array> = {
+    next: () => {
+      const chunk = take()
+      if (chunk !== undefined) return Promise.resolve({ done: false, value: chunk })
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject }
+        if (outcome !== undefined) return settle()
+        if (fiber === undefined) {
+          fiber = Runtime.runFork(runtime)(producer)
+          fiber.addObserver((exit) => {
+            outcome ??= exit
+            settle()
+          })
+        }
+      })
+    },
+    return: () => {
+      cancel()
+      return Promise.resolve({ done: true, value: undefined })
+    }
+  }
+  return { iterable: { [Symbol.asyncIterator]: () => iterator }, cancel }
 }
