@@ -9,16 +9,26 @@
  *   transport is closed when the session's scope closes.
  * - `DefaultTransport` is the transport `Session.layer` mounts for `http://` and `https://`;
  *   `NodeAdapter.layer` from `@effect-requests/node` provides it.
- * - `memory` builds a transport from a handler, recording what it saw (unit tests without sockets).
+ * - `withRetry(transport, policy)` gives a transport a retry policy of its own, for the prefix it
+ *   is mounted on (requests' `mount(prefix, HTTPAdapter(max_retries=Retry(...)))`).
+ * - Test transports: `memory(handler)` / `layerMemory(handler)` answer from a handler and record
+ *   what they saw (`MemoryRecorder`); `fromHttpApp(app)` sends requests to an `@effect/platform`
+ *   `HttpApp` in process, no socket; `fromHttpClient(client)` wraps any `@effect/platform`
+ *   `HttpClient`. Their read timeouts are Effect timeouts, so retries and timeouts run under
+ *   `TestClock`. `Cassette` records real exchanges to a file and replays them.
  *
  * @since 0.1.0
  */
-import { Context, Effect, type Redacted, Ref, Stream } from "effect"
+import type { HttpApp, HttpClient, HttpServerRequest } from "@effect/platform"
+import { Context, Effect, Layer, Option, type Redacted, Ref, type Stream } from "effect"
 import type { Scope } from "effect"
 import * as Headers from "./Headers.js"
+import { reasonPhrase as reason } from "./internal/reasons.js"
+import * as transports from "./internal/transports.js"
 import type * as PreparedRequest from "./PreparedRequest.js"
 import * as RequestError from "./RequestError.js"
 import type * as Response from "./Response.js"
+import * as Retry from "./Retry.js"
 
 /**
  * Connect and read timeouts in milliseconds; `undefined` waits forever.
@@ -30,6 +40,12 @@ export interface Timeouts {
   readonly connect: number | undefined
   /** Idle time allowed while waiting for the headers and between body chunks. */
   readonly read: number | undefined
+  /**
+   * What is left of the session's total deadline when the exchange starts, in ms: the headers and
+   * the whole body must arrive within it. A transport with `enforcesDeadline` fails with `Timeout`
+   * when it passes; for the others the session bounds the exchange.
+   */
+  readonly total?: number | undefined
 }
 
 /**
@@ -89,6 +105,8 @@ export interface RawResponse {
   readonly reason: string
   readonly headers: Headers.Headers
   readonly body: Response.BodySource
+  /** Phase timings of the exchange, when the transport measures them (`body` and `total` filled in at the end of the body). */
+  readonly timings?: Response.Timings | undefined
 }
 
 /**
@@ -104,6 +122,10 @@ export interface Transport {
   ) => Effect.Effect<RawResponse, RequestError.RequestError>
   /** Release pooled connections (requests' `close()`). Idempotent. */
   readonly close: Effect.Effect<void>
+  /** True when `send` enforces `options.timeout.total` itself, headers and body, failing with `Timeout`. */
+  readonly enforcesDeadline?: boolean | undefined
+  /** Set by `withRetry`: the policy for requests sent through this transport, and the transport it wraps. */
+  readonly retry?: { readonly policy: Retry.Policy; readonly transport: Transport } | undefined
 }
 
 /**
@@ -211,6 +233,36 @@ export const makeRegistry = (
   })
 
 /**
+ * A transport with a retry policy of its own (requests' `HTTPAdapter(max_retries=Retry(...))`):
+ * mount it for a prefix and requests under that prefix follow this policy instead of the
+ * session's. Used alone (outside a session) it retries by itself.
+ *
+ * ```ts
+ * const base = yield* Session.getAdapter("https://")
+ * yield* Session.mount("https://api.example.com/", Adapter.withRetry(base, Retry.make({ total: 5, statusForcelist: [502, 503] })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withRetry = (transport: Transport, policy: Retry.Policy | Retry.Options | number): Transport => {
+  const inner = transport.retry?.transport ?? transport
+  const resolved = typeof policy === "object" && "_tag" in policy ? policy : Retry.make(policy)
+  return {
+    send: (request, options) => Retry.retrying(resolved, request, () => inner.send(request, options), rawExchange),
+    close: inner.close,
+    enforcesDeadline: inner.enforcesDeadline,
+    retry: { policy: resolved, transport: inner }
+  }
+}
+
+const rawExchange: Retry.Exchange<RawResponse> = {
+  status: (raw) => raw.status,
+  headers: (raw) => raw.headers,
+  close: (raw) => raw.body.close
+}
+
+/**
  * What an in-memory handler answers with.
  *
  * @since 0.1.0
@@ -224,7 +276,8 @@ export interface MemoryResponse {
 }
 
 /**
- * A handler for the in-memory transport.
+ * A handler for the in-memory transport: `Effect.sleep` in it takes time on the `Clock` (a
+ * `TestClock` under `it.effect`); fail it with a `RequestError` to simulate a transport failure.
  *
  * @since 0.1.0
  * @category models
@@ -246,126 +299,124 @@ export interface Recorded {
   readonly options: SendOptions
 }
 
-const encoder = new TextEncoder()
+/**
+ * The record of what an in-memory transport saw.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Recorder {
+  /** Every request so far, oldest first. */
+  readonly requests: Effect.Effect<ReadonlyArray<Recorded>>
+  /** The last request, if any. */
+  readonly last: Effect.Effect<Option.Option<Recorded>>
+  /** Forget the requests seen so far. */
+  readonly clear: Effect.Effect<void>
+}
 
 /**
- * A transport that answers from a handler, recording every request with its body. For unit tests
- * of anything above the wire.
+ * The recorder of the in-memory transport provided by `layerMemory`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class MemoryRecorder extends Context.Tag("@effect-requests/core/Adapter/MemoryRecorder")<
+  MemoryRecorder,
+  Recorder
+>() {}
+
+/**
+ * A transport that answers from a handler, recording every request with its body. The read
+ * timeout applies to the handler (the headers) and between body chunks, on the `Clock`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const memory = (handler: Handler): Effect.Effect<
-  { readonly transport: Transport; readonly requests: Effect.Effect<ReadonlyArray<Recorded>> }
-> =>
+export const memory = (handler: Handler): Effect.Effect<Recorder & { readonly transport: Transport }> =>
   Effect.gen(function*() {
     const log = yield* Ref.make<ReadonlyArray<Recorded>>([])
     const transport: Transport = {
       send: (request, options) =>
         Effect.gen(function*() {
-          const bodyStream = yield* (request.body._tag === "Stream"
-            ? request.body.open
-            : Effect.succeed(
-              request.body._tag === "Bytes" ? Stream.succeed(request.body.bytes) : Stream.empty
-            ))
-          const chunks = yield* Stream.runCollect(bodyStream)
-          let size = 0
-          for (const c of chunks) size += c.length
-          const body = new Uint8Array(size)
-          let offset = 0
-          for (const c of chunks) {
-            body.set(c, offset)
-            offset += c.length
-          }
+          const body = yield* transports.readBody(request)
           yield* Ref.update(log, (entries) => [...entries, { request, body, options }])
-          const answer = yield* handler(request, options)
-          const content = answer.body
-          const stream: Stream.Stream<Uint8Array, RequestError.RequestError> = content === undefined
-            ? Stream.empty
-            : typeof content === "string"
-            ? Stream.succeed(encoder.encode(content))
-            : content instanceof Uint8Array
-            ? Stream.succeed(content)
-            : content
-          const readAll = Effect.map(Stream.runCollect(stream), (chunks) => {
-            let size = 0
-            for (const c of chunks) size += c.length
-            const out = new Uint8Array(size)
-            let offset = 0
-            for (const c of chunks) {
-              out.set(c, offset)
-              offset += c.length
-            }
-            return out
-          })
-          return {
-            status: answer.status ?? 200,
-            reason: answer.reason ?? reasonPhrase(answer.status ?? 200),
-            headers: Headers.fromInput(answer.headers),
-            body: {
-              stream,
-              readAll,
-              close: Effect.void
-            }
-          } satisfies RawResponse
+          const answer = yield* transports.withReadTimeouts(
+            Effect.map(handler(request, options), (answer): RawResponse => ({
+              status: answer.status ?? 200,
+              reason: answer.reason ?? reason(answer.status ?? 200),
+              headers: Headers.fromInput(answer.headers),
+              body: transports.sourceOf(transports.streamOf(answer.body))
+            })),
+            request,
+            options.timeout.read,
+            options.timeout.read
+          )
+          return answer
         }),
       close: Effect.void
     }
-    return { transport, requests: Ref.get(log) }
+    return {
+      transport,
+      requests: Ref.get(log),
+      last: Effect.map(Ref.get(log), (entries) => Option.fromNullable(entries[entries.length - 1])),
+      clear: Ref.set(log, [])
+    }
   })
 
-const REASONS: Record<number, string> = {
-  100: "Continue",
-  101: "Switching Protocols",
-  200: "OK",
-  201: "Created",
-  202: "Accepted",
-  203: "Non-Authoritative Information",
-  204: "No Content",
-  205: "Reset Content",
-  206: "Partial Content",
-  300: "Multiple Choices",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  304: "Not Modified",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  402: "Payment Required",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  406: "Not Acceptable",
-  407: "Proxy Authentication Required",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  411: "Length Required",
-  412: "Precondition Failed",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  415: "Unsupported Media Type",
-  416: "Range Not Satisfiable",
-  417: "Expectation Failed",
-  418: "I'm a Teapot",
-  421: "Misdirected Request",
-  422: "Unprocessable Content",
-  425: "Too Early",
-  426: "Upgrade Required",
-  428: "Precondition Required",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  451: "Unavailable For Legal Reasons",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-  511: "Network Authentication Required"
-}
+/**
+ * The in-memory transport as the session's default transport, with its `MemoryRecorder`:
+ *
+ * ```ts
+ * const layer = Session.layer().pipe(Layer.provideMerge(Adapter.layerMemory(handler)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (handler: Handler): Layer.Layer<DefaultTransport | MemoryRecorder> =>
+  Layer.effectContext(
+    Effect.map(memory(handler), ({ transport, ...recorder }) =>
+      Context.make(DefaultTransport, transport).pipe(Context.add(MemoryRecorder, recorder)))
+  )
+
+/**
+ * A transport that sends requests to an `@effect/platform` `HttpApp` in process (no socket): test
+ * your client against your server. Each request becomes a web `Request` (its body read whole; a
+ * GET or HEAD with a body fails with `InvalidRequest`), the app runs in the runtime the transport
+ * was built in (so its services and a `TestClock` apply), and its response streams back.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromHttpApp: <E, R>(
+  app: HttpApp.Default<E, R>
+) => Effect.Effect<Transport, never, Exclude<R, Scope.Scope | HttpServerRequest.HttpServerRequest>> =
+  transports.fromHttpApp
+
+/**
+ * `fromHttpApp` as the session's default transport.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHttpApp = <E, R>(
+  app: HttpApp.Default<E, R>
+): Layer.Layer<DefaultTransport, never, Exclude<R, Scope.Scope | HttpServerRequest.HttpServerRequest>> =>
+  Layer.effect(DefaultTransport, transports.fromHttpApp(app))
+
+/**
+ * A transport over any `@effect/platform` `HttpClient` (the fetch client in a browser, say). It
+ * cannot apply the session's proxies, `verify` or `cert`: a request that needs them fails with
+ * `InvalidRequest` (configure the client itself, and `trustEnv: false` when the environment sets
+ * proxies or a CA bundle). The client must not follow redirects (the session does): give the
+ * fetch client `FetchHttpClient.RequestInit` with `redirect: "manual"`. The request body is read
+ * whole; the headers must arrive within connect + read timeouts, then no gap longer than the read
+ * timeout between body chunks. The client's own spans and trace headers are turned off.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromHttpClient: (client: HttpClient.HttpClient) => Transport = transports.fromHttpClient
 
 /**
  * The standard reason phrase of a status code ("" when unknown).
@@ -373,7 +424,7 @@ const REASONS: Record<number, string> = {
  * @since 0.1.0
  * @category utils
  */
-export const reasonPhrase = (status: number): string => REASONS[status] ?? ""
+export const reasonPhrase = (status: number): string => reason(status)
 
 /**
  * The mounted transport for a URL from the registry in context.
