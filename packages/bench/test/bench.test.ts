@@ -1,0 +1,55 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Bench, Clients, Report } from "../src/index.js"
+
+const KiB = 1024
+
+const tiny: Bench.Options = {
+  ...Bench.defaults,
+  rounds: 1,
+  sequential: 5,
+  concurrent: 16,
+  concurrency: 4,
+  downloadBytes: 256 * KiB,
+  redirectChains: 2,
+  uploadBytes: 256 * KiB,
+  chunkSize: 64 * KiB,
+  runTimeoutMs: 10_000
+}
+
+const positive = (n: number | null) => n !== null && Number.isFinite(n) && n > 0
+
+describe("bench", () => {
+  it.live("runs every client through every scenario and reports finite positive numbers", () =>
+    Effect.gen(function*() {
+      const report = yield* Effect.promise(() => Bench.run(tiny))
+      assert.deepStrictEqual(report.scenarios.map((s) => s.id), [
+        "get-sequential",
+        "get-concurrent",
+        "download",
+        "redirect",
+        "upload"
+      ])
+      for (const scenario of report.scenarios) {
+        assert.deepStrictEqual(scenario.rows.map((r) => r.client), Clients.all.map((c) => c.name))
+        for (const row of scenario.rows) {
+          const where = `${scenario.id} / ${row.client}`
+          assert.deepStrictEqual(row.errors, [], where)
+          assert.isTrue(positive(row.median) && positive(row.min) && positive(row.max), where)
+          assert.isTrue(positive(row.ratio), `${where}: ratio ${row.ratio}`)
+          assert.isTrue(positive(row.cpuPerUnit) && positive(row.cpuRatio), `${where}: cpu ${row.cpuPerUnit}`)
+          if (scenario.id === "download") assert.isTrue(Number.isFinite(row.rssGrowthMiB), where)
+          if (scenario.id !== "download" && scenario.id !== "upload") {
+            assert.isTrue(Number.isFinite(row.newConnectionsPer1k), where)
+          }
+          assert.strictEqual(row.checks !== null, row.ours, where)
+        }
+      }
+      const text = Report.formatText(report)
+      const markdown = Report.formatMarkdown(report)
+      for (const client of Clients.all) {
+        assert.include(text, client.name)
+        assert.include(markdown, client.name)
+      }
+    }), { timeout: 30_000 })
+})
