@@ -142,6 +142,30 @@ export class JSONDecodeError extends Data.TaggedError("JSONDecodeError")<
 > {}
 
 /**
+ * One place where a response does not match a Schema: the path and what was expected (never the
+ * value found).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DecodeIssue {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly message: string
+}
+
+/**
+ * A response body or its headers do not match a Schema (`Response.schemaJson`, `schemaHeaders`,
+ * `schemaNdjson`). `issues` says where and what was expected, without the values; for a body,
+ * `cause` is the Schema `ParseError` (which, like `JSONDecodeError.doc`, holds the body's values).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResponseDecodeError extends Data.TaggedError("ResponseDecodeError")<
+  Common & { readonly source: "body" | "headers"; readonly issues: ReadonlyArray<DecodeIssue> }
+> {}
+
+/**
  * A 4xx or 5xx status, from `Response.raiseForStatus`.
  *
  * @since 0.1.0
@@ -200,6 +224,8 @@ export class RetryError extends Data.TaggedError("RetryError")<
  */
 export interface RetryAttempt {
   readonly attempt: number
+  /** Why the attempt was retried (or would have been): urllib3's counters. */
+  readonly cause?: "connect" | "read" | "status" | "other" | "redirect" | undefined
   readonly status?: number | undefined
   readonly error?: string | undefined
   readonly delayMillis: number
@@ -213,6 +239,15 @@ export interface RetryAttempt {
  * @category errors
  */
 export class UnrewindableBodyError extends Data.TaggedError("UnrewindableBodyError")<Common> {}
+
+/**
+ * A record/replay transport (`Cassette`) holds no recorded exchange for this request (matched by
+ * method, URL and body digest), or every matching one was already replayed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnrecordedRequest extends Data.TaggedError("UnrecordedRequest")<Common & { readonly key: string }> {}
 
 /**
  * A request that cannot be built: conflicting body options, a bad `files` entry, a bad timeout.
@@ -262,6 +297,7 @@ export type RequestError =
   | InvalidHeader
   | InvalidJSONError
   | JSONDecodeError
+  | ResponseDecodeError
   | HTTPError
   | ChunkedEncodingError
   | ContentDecodingError
@@ -269,6 +305,7 @@ export type RequestError =
   | StreamConsumedError
   | RetryError
   | UnrewindableBodyError
+  | UnrecordedRequest
   | InvalidRequest
   | CookieConflictError
   | HookError
@@ -288,6 +325,7 @@ const tags: ReadonlySet<string> = new Set([
   "InvalidHeader",
   "InvalidJSONError",
   "JSONDecodeError",
+  "ResponseDecodeError",
   "HTTPError",
   "ChunkedEncodingError",
   "ContentDecodingError",
@@ -295,6 +333,7 @@ const tags: ReadonlySet<string> = new Set([
   "StreamConsumedError",
   "RetryError",
   "UnrewindableBodyError",
+  "UnrecordedRequest",
   "InvalidRequest",
   "CookieConflictError",
   "HookError"

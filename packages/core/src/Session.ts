@@ -17,7 +17,7 @@
  * @since 0.1.0
  */
 import { FileSystem } from "@effect/platform"
-import { Clock, Context, Duration, Effect, Layer, Option, ScheduleIntervals as Intervals, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import * as Adapter from "./Adapter.js"
 import * as Auth from "./Auth.js"
@@ -26,20 +26,26 @@ import * as CookieJar from "./CookieJar.js"
 import * as Environment from "./Environment.js"
 import * as Headers from "./Headers.js"
 import * as Hooks from "./Hooks.js"
+import * as Call from "./internal/call.js"
 import * as url from "./internal/url.js"
+import * as Multipart from "./Multipart.js"
 import * as Netrc from "./Netrc.js"
 import * as PreparedRequest from "./PreparedRequest.js"
+import * as Progress from "./Progress.js"
 import * as Proxies from "./Proxies.js"
 import * as Redirects from "./Redirects.js"
 import * as RequestError from "./RequestError.js"
 import * as Response from "./Response.js"
 import * as Retry from "./Retry.js"
 import * as SessionConfig from "./SessionConfig.js"
+import * as SessionState from "./SessionState.js"
+import * as Telemetry from "./Telemetry.js"
 
 /**
  * A request body given as `data`: text or bytes (sent as is), a record or list of pairs
- * (form-encoded), a `Stream` or AsyncIterable (streamed once, chunked unless a length is known),
- * or a prepared `Body` (`Body.replayable(...)`, a file, ...).
+ * (form-encoded), a `Stream` or AsyncIterable (streamed once, chunked; `Body.stream(s, { length })`
+ * to send a length), a file (`Body.file(path)`: streamed with its length, replayable), or a
+ * prepared `Body` (`Body.replayable(...)`, ...).
  *
  * @since 0.1.0
  * @category models
@@ -49,9 +55,10 @@ export type Data =
   | Uint8Array
   | ArrayBuffer
   | Exclude<url.ParamsInput, string>
-  | Stream.Stream<Uint8Array, RequestError.RequestError>
+  | Stream.Stream<Uint8Array, unknown>
   | AsyncIterable<Uint8Array | string>
   | Body.Body
+  | Body.File
 
 /**
  * Per-request options, requests' keyword arguments in camelCase.
@@ -67,7 +74,12 @@ export interface RequestOptions {
   readonly data?: Data | undefined
   /** A value sent as JSON (when `data` is empty). */
   readonly json?: unknown
-  readonly files?: unknown
+  /** Multipart files (requests' `files`; see `Multipart`): `data` fields are sent first. */
+  readonly files?: Multipart.Files | undefined
+  /** Reports the request body's progress as it is sent (see `Progress`). */
+  readonly onUploadProgress?: Progress.Handler | undefined
+  /** Reports the final response body's progress as it is read, buffered or streamed (see `Progress`). */
+  readonly onDownloadProgress?: Progress.Handler | undefined
   /** `null` sends no auth at all (not the session's, not netrc). */
   readonly auth?: Auth.Input | null | undefined
   readonly timeout?: SessionConfig.TimeoutInput | undefined
@@ -98,6 +110,8 @@ export interface Request extends RequestOptions {
  */
 export interface SendOptions {
   readonly timeout?: SessionConfig.TimeoutInput | undefined
+  /** Reports the final response body's progress as it is read (see `Progress`). */
+  readonly onDownloadProgress?: Progress.Handler | undefined
   readonly allowRedirects?: boolean | undefined
   readonly proxies?: Readonly<Record<string, string | null>> | undefined
   readonly verify?: boolean | string | undefined
@@ -167,6 +181,13 @@ export interface Service {
   readonly adapters: Adapter.Registry
   /** The environment the session read when it was built. */
   readonly environment: Environment.Settings
+  /** requests' `__getstate__`: the session's state as a Schema-encodable snapshot (see `SessionState`). */
+  readonly snapshot: (options?: SessionState.SnapshotOptions) => Effect.Effect<SessionState.Snapshot>
+  /** requests' `__setstate__`: put a snapshot's state into this session. */
+  readonly restore: (
+    snapshot: SessionState.Snapshot,
+    options?: SessionState.RestoreOptions
+  ) => Effect.Effect<SessionState.Restored, SessionState.SessionStateError>
 }
 
 /**
@@ -185,95 +206,101 @@ interface Resolved {
   readonly verify: boolean | string
   readonly cert: Adapter.Cert | undefined
   readonly policy: Redirects.Policy
+  readonly onDownloadProgress: Progress.Handler | undefined
+  /** This call's state: its total deadline, telemetry and retry policy (see `internal/call`). */
+  readonly call: Call.Call
 }
 
 const DRAIN_LIMIT = 1024 * 1024
-
-const isBody = (u: unknown): u is Body.Body =>
-  typeof u === "object" && u !== null && "_tag" in u &&
-  (u._tag === "Empty" || u._tag === "Bytes" || (u._tag === "Stream" && "open" in u))
 
 const isEmptyData = (data: Data | undefined): boolean => {
   if (data === undefined || data === "") return true
   if (data instanceof Uint8Array) return data.length === 0
   if (data instanceof ArrayBuffer) return data.byteLength === 0
   if (Array.isArray(data)) return data.length === 0
-  if (typeof data === "object" && !isBody(data) && Object.getPrototypeOf(data) === Object.prototype) {
+  if (
+    typeof data === "object" && !Body.isBody(data) && !Body.isFile(data) &&
+    Object.getPrototypeOf(data) === Object.prototype
+  ) {
     return Object.keys(data).length === 0
   }
   return false
 }
 
-const encoder = new TextEncoder()
+type Prepared = { readonly body: Body.Body; readonly contentType: string | undefined }
+
+const jsonBody = (json: unknown): Effect.Effect<Prepared, RequestError.RequestError> => {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(json, (_key, value) => {
+      if (typeof value === "number" && !Number.isFinite(value)) {
+        throw new RangeError("Out of range float values are not JSON compliant")
+      }
+      return value
+    })
+  } catch (cause) {
+    return Effect.fail(
+      new RequestError.InvalidJSONError({
+        message: `Cannot send json: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause
+      })
+    )
+  }
+  if (text === undefined) return Effect.succeed({ body: Body.empty, contentType: undefined })
+  return Effect.succeed({ body: Body.text(text), contentType: "application/json" })
+}
+
+/** `data` alone (no files): requests' `prepare_body` without multipart. */
+const dataBody = (
+  data: Data | undefined,
+  json: unknown,
+  fileSystem: Option.Option<FileSystem.FileSystem>
+): Effect.Effect<Prepared, RequestError.RequestError> => {
+  if (isEmptyData(data)) {
+    return json === undefined ? Effect.succeed({ body: Body.empty, contentType: undefined }) : jsonBody(json)
+  }
+  if (typeof data === "string") return Effect.succeed({ body: Body.text(data), contentType: undefined })
+  if (data instanceof Uint8Array) return Effect.succeed({ body: Body.bytes(data), contentType: undefined })
+  if (data instanceof ArrayBuffer) {
+    return Effect.succeed({ body: Body.bytes(new Uint8Array(data)), contentType: undefined })
+  }
+  if (Body.isFile(data)) {
+    return Effect.map(Body.resolveFile(data, fileSystem), (body) => ({ body, contentType: body.contentType }))
+  }
+  if (Body.isBody(data)) {
+    return Effect.succeed({ body: data, contentType: data._tag === "Stream" ? data.contentType : undefined })
+  }
+  if (typeof data === "object" && data !== null && (Stream.StreamTypeId in data || Symbol.asyncIterator in data)) {
+    return Effect.succeed({
+      body: Body.stream(data as Stream.Stream<Uint8Array, unknown> | AsyncIterable<Uint8Array | string>),
+      contentType: undefined
+    })
+  }
+  const form = url.encodeForm(url.toPairs(data as Exclude<url.ParamsInput, string>))
+  return Effect.succeed({ body: Body.text(form), contentType: "application/x-www-form-urlencoded" })
+}
 
 /**
- * requests' `prepare_body`: the body and the content type it implies.
+ * requests' `prepare_body`: the body and the content type it implies. `files` wins over `json`
+ * (see `Multipart`); `onUploadProgress` wraps the body so that each send reports its progress. A
+ * `Body.file` is resolved with `fileSystem` (the session passes its own).
  *
  * @since 0.1.0
  * @category preparation
  */
 export const prepareBody = (
-  options: Pick<RequestOptions, "data" | "json" | "files">
-): Effect.Effect<{ readonly body: Body.Body; readonly contentType: string | undefined }, RequestError.RequestError> =>
-  Effect.suspend((): Effect.Effect<
-    { readonly body: Body.Body; readonly contentType: string | undefined },
-    RequestError.RequestError
-  > => {
-    const { data, files, json } = options
-    if (files !== undefined) {
-      return Effect.fail(new RequestError.InvalidRequest({ message: "files: multipart bodies are not supported yet" }))
-    }
-    if (isEmptyData(data)) {
-      if (json === undefined) return Effect.succeed({ body: Body.empty, contentType: undefined })
-      let text: string | undefined
-      try {
-        text = JSON.stringify(json, (_key, value) => {
-          if (typeof value === "number" && !Number.isFinite(value)) {
-            throw new RangeError("Out of range float values are not JSON compliant")
-          }
-          return value
-        })
-      } catch (cause) {
-        return Effect.fail(
-          new RequestError.InvalidJSONError({
-            message: `Cannot send json: ${cause instanceof Error ? cause.message : String(cause)}`,
-            cause
-          })
-        )
-      }
-      if (text === undefined) return Effect.succeed({ body: Body.empty, contentType: undefined })
-      return Effect.succeed({ body: Body.text(text), contentType: "application/json" })
-    }
-    if (typeof data === "string") return Effect.succeed({ body: Body.text(data), contentType: undefined })
-    if (data instanceof Uint8Array) return Effect.succeed({ body: Body.bytes(data), contentType: undefined })
-    if (data instanceof ArrayBuffer) {
-      return Effect.succeed({ body: Body.bytes(new Uint8Array(data)), contentType: undefined })
-    }
-    if (isBody(data)) return Effect.succeed({ body: data, contentType: undefined })
-    if (Stream.StreamTypeId in (data as object)) {
-      return Effect.succeed({
-        body: Body.oneShot(data as Stream.Stream<Uint8Array, RequestError.RequestError>, {
-          onReopen: () => new RequestError.UnrewindableBodyError({ message: "Unable to rewind request body." })
-        }),
-        contentType: undefined
-      })
-    }
-    if (typeof data === "object" && data !== null && Symbol.asyncIterator in data) {
-      const iterable = data as AsyncIterable<Uint8Array | string>
-      const stream = Stream.fromAsyncIterable(
-        iterable,
-        (cause) => new RequestError.InvalidRequest({ message: "The request body's iterable failed", cause })
-      ).pipe(Stream.map((chunk) => (typeof chunk === "string" ? encoder.encode(chunk) : chunk)))
-      return Effect.succeed({
-        body: Body.oneShot(stream, {
-          kind: "async-iterable",
-          onReopen: () => new RequestError.UnrewindableBodyError({ message: "Unable to rewind request body." })
-        }),
-        contentType: undefined
-      })
-    }
-    const form = url.encodeForm(url.toPairs(data as Exclude<url.ParamsInput, string>))
-    return Effect.succeed({ body: Body.text(form), contentType: "application/x-www-form-urlencoded" })
+  options: Pick<RequestOptions, "data" | "json" | "files" | "onUploadProgress">,
+  context?: { readonly fileSystem?: Option.Option<FileSystem.FileSystem> | undefined }
+): Effect.Effect<Prepared, RequestError.RequestError> =>
+  Effect.suspend((): Effect.Effect<Prepared, RequestError.RequestError> => {
+    const { data, files, json, onUploadProgress } = options
+    const fileSystem = context?.fileSystem ?? Option.none()
+    const prepared = files !== undefined && files !== null
+      ? Multipart.encode({ data, files, fileSystem })
+      : dataBody(data, json, fileSystem)
+    return onUploadProgress === undefined
+      ? prepared
+      : Effect.map(prepared, ({ body, contentType }) => ({ body: Progress.body(body, onUploadProgress), contentType }))
   })
 
 /**
@@ -299,7 +326,7 @@ export const make: Effect.Effect<Service, never, Adapter.Adapter | CookieJar.Coo
       })
     )
     const netrc = (host: string) => Effect.map(netrcFile, (file) => Netrc.lookup(file, host))
-    return makeService({ registry, jar, configService, environment, netrc })
+    return makeService({ registry, jar, configService, environment, netrc, fileSystem: fs })
   })
 
 const makeService = (parts: {
@@ -308,8 +335,10 @@ const makeService = (parts: {
   readonly configService: SessionConfig.Service
   readonly environment: Environment.Settings
   readonly netrc: (host: string) => Effect.Effect<Option.Option<readonly [string, string]>>
+  /** For `Body.file` bodies and file parts. */
+  readonly fileSystem: Option.Option<FileSystem.FileSystem>
 }): Service => {
-  const { configService, environment, jar, netrc, registry } = parts
+  const { configService, environment, fileSystem, jar, netrc, registry } = parts
 
   const prepareWith = (
     request: Request,
@@ -327,19 +356,21 @@ const makeService = (parts: {
         for (const [name, value] of Object.entries(request.cookies)) {
           if (value !== null && value !== undefined) cookies.push([name, value])
         }
+        const invalid = CookieJar.invalidPair(cookies)
+        if (invalid !== undefined) return yield* new RequestError.InvalidHeader({ message: invalid, name: "Cookie" })
       }
       if (userCookie === undefined) {
         const header = yield* jar.header(prepared.url, cookies)
         if (header !== undefined) headers = headers.set("Cookie", header)
       }
-      const { body, contentType } = yield* prepareBody(request)
+      const { body, contentType } = yield* prepareBody(request, { fileSystem })
       if (contentType !== undefined && !headers.has("content-type")) headers = headers.set("Content-Type", contentType)
       headers = PreparedRequest.prepareContentLength(method, headers, body)
 
       // Auth precedence: request > session > netrc (trustEnv) > URL userinfo. `null` means none.
       let auth: Auth.Auth | undefined
       if (request.auth === null) {
-        auth = undefined
+        auth = Auth.none
       } else if (request.auth !== undefined) {
         auth = Auth.fromInput(request.auth)
       } else if (config.auth !== undefined) {
@@ -361,11 +392,11 @@ const makeService = (parts: {
         }
       })
       if (auth !== undefined) {
-        result = yield* auth.apply(result)
-      } else if (request.auth !== null) {
+        result = yield* Auth.prepareAuth(auth, result, { netrc })
+      } else {
         let credentials: Option.Option<readonly [string, string]> = Option.none()
         if (config.trustEnv) {
-          const host = url.parse(prepared.url)?.hostname
+          const host = Netrc.hostOf(prepared.url)
           if (host !== undefined) credentials = yield* netrc(host)
         }
         if (Option.isNone(credentials) && prepared.userinfo !== undefined) credentials = Option.some(prepared.userinfo)
@@ -384,8 +415,7 @@ const makeService = (parts: {
     options: SendOptions
   ): Effect.Effect<Resolved, RequestError.InvalidRequest> =>
     Effect.map(SessionConfig.normalizeTimeout(options.timeout, config.timeout), (timeout) => {
-      let verify = options.verify ?? config.verify
-      if (verify === true && config.trustEnv && environment.caBundle !== undefined) verify = environment.caBundle
+      const verify = Environment.resolveVerify(options.verify ?? config.verify, config.trustEnv, environment)
       return {
         config,
         timeout,
@@ -393,7 +423,9 @@ const makeService = (parts: {
         proxies: Proxies.merge(config.proxies, options.proxies),
         verify,
         cert: options.cert === null ? undefined : options.cert ?? config.cert,
-        policy: { ...Redirects.defaultPolicy, ...config.redirects }
+        policy: { ...Redirects.defaultPolicy, ...config.redirects },
+        onDownloadProgress: options.onDownloadProgress,
+        call: Call.make()
       }
     })
 
@@ -403,44 +435,47 @@ const makeService = (parts: {
     resolved: Resolved
   ): Effect.Effect<Response.StreamingResponse, RequestError.RequestError> =>
     Effect.gen(function*() {
-      const transport = yield* registry.getAdapter(request.url)
-      const proxies = resolved.config.trustEnv
-        ? Proxies.merge(
-          Proxies.environmentProxiesFor(
-            request.url,
-            environment.proxies,
-            resolved.proxies["no_proxy"] ?? environment.noProxy
-          ),
-          resolved.proxies
-        )
-        : resolved.proxies
+      const mounted = yield* registry.getAdapter(request.url)
+      // `Adapter.withRetry`: the mount's policy replaces the session's, and the loop runs here.
+      const transport = mounted.retry?.transport ?? mounted
+      // The proxy is chosen per hop (explicit proxies, then the environment's), with `Auth.proxy` credentials.
+      const proxy = Environment.proxyFor(request.url, resolved.proxies, resolved.config.trustEnv, environment)
       const options: Adapter.SendOptions = {
         timeout: { connect: resolved.timeout.connect, read: resolved.timeout.read },
         verify: resolved.verify,
         cert: resolved.cert,
-        proxy: Proxies.selectProxy(request.url, proxies),
+        proxy: proxy === undefined ? undefined : Auth.proxyUrl(proxy, request.auth),
         limits: resolved.config.limits
       }
-      const once = Effect.gen(function*() {
-        const start = yield* Clock.currentTimeNanos
-        const raw = yield* transport.send(request, options)
-        const end = yield* Clock.currentTimeNanos
-        const response = new Response.StreamingResponse({
-          status: raw.status,
-          reason: raw.reason,
-          url: request.url,
-          headers: raw.headers,
-          history: [],
-          elapsed: Duration.nanos(end - start),
-          request,
-          next: Option.none(),
-          source: raw.body
-        })
-        yield* jar.extract(request.url, raw.headers.getAll("set-cookie"))
-        return response
+      const { call, config } = resolved
+      const once = (attempt: number) =>
+        Telemetry.exchange(request, attempt, call, config.telemetry, (wire) =>
+          Effect.gen(function*() {
+            const start = yield* Clock.currentTimeNanos
+            const raw = yield* Call.send(transport, wire, options, call, resolved.timeout.total)
+            const end = yield* Clock.currentTimeNanos
+            const response = new Response.StreamingResponse({
+              status: raw.status,
+              reason: raw.reason,
+              url: wire.url,
+              headers: raw.headers,
+              history: [],
+              elapsed: Duration.nanos(end - start),
+              timings: raw.timings,
+              request: wire,
+              next: Option.none(),
+              source: raw.body
+            })
+            yield* jar.extract(wire.url, raw.headers.getAll("set-cookie"))
+            return response
+          }))
+      const policy = mounted.retry?.policy ?? config.retry
+      if (policy === undefined) return yield* once(1)
+      call.policy = policy
+      return yield* Retry.retrying(policy, request, once, Call.responseExchange, {
+        deadline: () => call.deadline,
+        onRetry: (attempt) => Telemetry.countRetry(request, attempt, config.telemetry)
       })
-      const policy = resolved.config.retry
-      return yield* (policy === undefined ? once : withRetry(policy, request, once))
     })
 
   /** One hop: the auth flow (if any) around `sendRaw`. Responses the flow does not return go to `extra`. */
@@ -453,8 +488,17 @@ const makeService = (parts: {
     if (flow === undefined || request.chain.stripped.has("authorization")) return sendRaw(request, resolved)
     return Effect.gen(function*() {
       const created: Array<Response.StreamingResponse> = []
+      // A response is drained (bounded) and released before the flow's next send, so a retry
+      // can reuse its connection; the drained copy goes to history.
+      const drained = new Map<Response.StreamingResponse, Response.Response>()
+      const settle = Effect.forEach(
+        created,
+        (r) => drained.has(r) ? Effect.void : Effect.map(drain(r, []), (d) => void drained.set(r, d)),
+        { discard: true }
+      )
       const send: Auth.Send = (req) =>
         Effect.gen(function*() {
+          yield* settle
           const withCookies = created.length === 0 ? req : yield* Redirects.rebuildCookies(req, jar)
           const response = yield* sendRaw(withCookies, resolved)
           created.push(response)
@@ -464,9 +508,10 @@ const makeService = (parts: {
         Effect.onError(() => Effect.forEach(created, (r) => r.close, { discard: true }))
       )
       for (const response of created) {
-        if (response !== result) extra.push(yield* drain(response, extra))
+        if (response !== result) extra.push(drained.get(response) ?? (yield* drain(response, extra)))
       }
-      return result
+      const settled = drained.get(result)
+      return settled === undefined ? result : Response.toStreaming(settled)
     })
   }
 
@@ -527,9 +572,11 @@ const makeService = (parts: {
   > => {
     let current: Response.StreamingResponse | undefined
     const chain = Effect.gen(function*() {
-      let request = yield* Hooks.dispatchRequest(initial.hooks, initial)
+      let request = initial
       const history: Array<Response.Response> = []
       while (true) {
+        // `request` hooks run on every hop's request, before its auth flow (httpx's event hooks).
+        request = yield* Hooks.dispatchRequest(request.hooks, request)
         const extra: Array<Response.Response> = []
         current = yield* sendHop(request, resolved, extra)
         for (const r of extra) {
@@ -540,8 +587,8 @@ const makeService = (parts: {
         let head: Response.Head = Option.isSome(target)
           ? yield* drain(current, history)
           : mode === "buffered"
-          ? yield* current.buffer
-          : current
+          ? yield* Response.trackProgress(current, resolved.onDownloadProgress).buffer
+          : Response.trackProgress(current, resolved.onDownloadProgress)
         head = yield* Hooks.dispatchResponse(request.hooks, head)
         const follow = resolved.allowRedirects ? resolved.policy.getRedirectTarget(head) : Option.none()
         if (Option.isSome(follow)) {
@@ -555,7 +602,12 @@ const makeService = (parts: {
               response: new Response.Response({ ...buffered.fields, history: [...history], content: buffered.content })
             })
           }
-          const next = yield* Redirects.nextRequest(buffered, request, rebuildContext(resolved), resolved.policy)
+          // A retry policy's `redirect` counter (urllib3): follow, return this redirect, or fail.
+          const byPolicy = Retry.onRedirect(resolved.call.policy, history.length)
+          if (byPolicy === "raise") return yield* Retry.redirectError(request, history, buffered)
+          const next = byPolicy === "return"
+            ? Option.none()
+            : yield* Redirects.nextRequest(buffered, request, rebuildContext(resolved), resolved.policy)
           if (Option.isSome(next)) {
             const proceed = yield* Hooks.dispatchRedirect(request.hooks, {
               response: buffered,
@@ -591,18 +643,8 @@ const makeService = (parts: {
         return Response.toStreaming(new Response.Response({ ...fields, content: (head as Response.Response).content }))
       }
     })
-    const total = resolved.timeout.total
-    const bounded = total === undefined ? chain : chain.pipe(
-      Effect.timeoutFail({
-        duration: Duration.millis(total),
-        onTimeout: () =>
-          new RequestError.Timeout({
-            message: `The total deadline of ${total} ms passed for ${url.displayUrl(initial.url)}`,
-            phase: "total",
-            request: initial
-          })
-      })
-    )
+    // The total deadline is enforced per exchange (see `internal/call`); spans and metrics wrap the call.
+    const bounded = Telemetry.call(initial, resolved.call, resolved.config.telemetry, chain)
     return bounded.pipe(
       Effect.onExit((exit) =>
         exit._tag === "Failure" || mode === "buffered"
@@ -620,6 +662,7 @@ const makeService = (parts: {
     headers: head.headers,
     history: head.history,
     elapsed: head.elapsed,
+    timings: head.timings,
     request: head.request,
     next: head.next,
     encoding: head.encoding
@@ -672,29 +715,62 @@ const makeService = (parts: {
         const config = yield* configService.get
         const resolved = yield* resolve(config, options)
         const context = rebuildContext(resolved)
+        const first = Response.isStreamingResponse(response)
+          ? yield* drain(response, [])
+          : response as Response.Response
         type State = {
-          readonly response: Response.Head
+          readonly response: Response.Response
           readonly request: PreparedRequest.PreparedRequest
-          readonly hops: number
+          readonly history: ReadonlyArray<Response.Response>
         }
+        // Each hop as `execute` runs it: redirect hooks, request hooks, the auth flow, response hooks.
         return Stream.unfoldEffect<State | undefined, Response.Response, RequestError.RequestError, never>(
-          { response, request: prepared, hops: 0 },
+          { response: first, request: prepared, history: [] },
           (state) =>
             Effect.gen(function*() {
               if (state === undefined) return Option.none()
-              if (state.hops >= config.maxRedirects) {
+              if (Option.isNone(resolved.policy.getRedirectTarget(state.response))) return Option.none()
+              if (state.history.length >= config.maxRedirects) {
                 return yield* new RequestError.TooManyRedirects({
                   message: `Exceeded ${config.maxRedirects} redirects.`,
                   request: state.request,
-                  response: state.response
+                  response: new Response.Response({
+                    ...state.response.fields,
+                    history: state.history,
+                    content: state.response.content
+                  })
                 })
               }
+              const byPolicy = Retry.onRedirect(resolved.call.policy ?? config.retry, state.history.length)
+              if (byPolicy === "raise") return yield* Retry.redirectError(state.request, state.history, state.response)
+              if (byPolicy === "return") return Option.none()
               const next = yield* Redirects.nextRequest(state.response, state.request, context, resolved.policy)
               if (Option.isNone(next)) return Option.none()
+              const proceed = yield* Hooks.dispatchRedirect(state.request.hooks, {
+                response: state.response,
+                next: next.value.request
+              })
+              if (!proceed) return Option.none()
+              const history = [
+                ...state.history,
+                new Response.Response({
+                  ...state.response.fields,
+                  history: state.history,
+                  content: state.response.content
+                })
+              ]
+              const request = yield* Hooks.dispatchRequest(next.value.request.hooks, next.value.request)
               const extra: Array<Response.Response> = []
-              const hop = yield* sendHop(next.value.request, resolved, extra)
-              const buffered = yield* drainOrBuffer(hop, resolved)
-              return Option.some([buffered, { response: buffered, request: next.value.request, hops: state.hops + 1 }])
+              const hop = yield* sendHop(request, resolved, extra)
+              for (const r of extra) {
+                history.push(new Response.Response({ ...r.fields, history: [...history], content: r.content }))
+              }
+              const hooked = yield* Hooks.dispatchResponse(request.hooks, yield* drainOrBuffer(hop, resolved))
+              const buffered: Response.Response = Response.isStreamingResponse(hooked)
+                ? yield* drainOrBuffer(hooked, resolved)
+                : hooked as Response.Response
+              const result = new Response.Response({ ...buffered.fields, history, content: buffered.content })
+              return Option.some([result, { response: result, request, history }])
             })
         )
       })),
@@ -709,7 +785,9 @@ const makeService = (parts: {
     config: configService,
     cookies: jar,
     adapters: registry,
-    environment
+    environment,
+    snapshot: (options) => SessionState.snapshot(service, options),
+    restore: (snapshot, options) => SessionState.restore(service, snapshot, options)
   }
 
   const drainOrBuffer = (response: Response.StreamingResponse, resolved: Resolved) =>
@@ -717,91 +795,6 @@ const makeService = (parts: {
 
   return service
 }
-
-/**
- * Retry one exchange by the policy (see `Retry`): connection failures for any method with a
- * replayable body, read failures and `statusForcelist` statuses for allowed methods only.
- */
-const withRetry = (
-  policy: Retry.Policy,
-  request: PreparedRequest.PreparedRequest,
-  once: Effect.Effect<Response.StreamingResponse, RequestError.RequestError>
-): Effect.Effect<Response.StreamingResponse, RequestError.RequestError> =>
-  Effect.gen(function*() {
-    const attempts: Array<RequestError.RetryAttempt> = []
-    const left = {
-      total: policy.total,
-      connect: policy.connect,
-      read: policy.read,
-      status: policy.status,
-      other: policy.other
-    }
-    let state = policy.schedule.initial
-    const methodAllowed = Retry.isMethodAllowed(policy, request.method)
-    for (let attempt = 1;; attempt++) {
-      const result = yield* Effect.either(once)
-      let cause: Retry.Attempt["cause"] | undefined
-      let response: Response.StreamingResponse | undefined
-      if (result._tag === "Left") {
-        cause = Retry.classify(result.left)
-        if (cause === undefined || (cause !== "connect" && !methodAllowed)) return yield* Effect.fail(result.left)
-      } else {
-        response = result.right
-        const status = response.status
-        const hasRetryAfter = response.headers.has("retry-after") &&
-          (status === 413 || status === 429 || status === 503)
-        const retryable = methodAllowed &&
-          (policy.statusForcelist.has(status) || (policy.respectRetryAfter && hasRetryAfter && policy.total > 0))
-        if (!retryable) return response
-        cause = "status"
-      }
-      left.total--
-      left[cause]--
-      const now = yield* Clock.currentTimeMillis
-      const retryAfter = response !== undefined && policy.respectRetryAfter
-        ? Retry.parseRetryAfter(response.headers.get("retry-after"), now)
-        : Option.none()
-      const exhausted = left.total < 0 || left[cause] < 0 || !Body.isReplayable(request.body)
-      const tooLong = Option.isSome(retryAfter) && Duration.greaterThan(retryAfter.value, policy.retryAfterMax)
-      let delay = Duration.zero
-      let scheduleDone = false
-      if (!exhausted && !tooLong) {
-        const input: Retry.Attempt = {
-          attempt,
-          cause,
-          status: response?.status,
-          error: result._tag === "Left" ? result.left : undefined
-        }
-        const [nextState, , decision] = yield* policy.schedule.step(now, input, state)
-        state = nextState
-        if (decision._tag === "Done") {
-          scheduleDone = true
-        } else {
-          delay = Duration.millis(Math.max(0, Intervals.start(decision.intervals) - now))
-        }
-        if (Option.isSome(retryAfter) && Duration.greaterThan(retryAfter.value, delay)) delay = retryAfter.value
-      }
-      attempts.push({
-        attempt,
-        status: response?.status,
-        error: result._tag === "Left" ? result.left.message : undefined,
-        delayMillis: Duration.toMillis(delay)
-      })
-      if (exhausted || tooLong || scheduleDone) {
-        if (response !== undefined && !policy.raiseOnStatus) return response
-        if (response !== undefined) yield* response.close
-        if (result._tag === "Left" && attempts.length === 1 && !Body.isReplayable(request.body)) {
-          return yield* Effect.fail(result.left)
-        }
-        return yield* Retry.retryError(request, attempts, cause, {
-          response,
-          cause: result._tag === "Left" ? result.left : undefined
-        })
-      }
-      if (response !== undefined) yield* response.close
-      if (Duration.greaterThan(delay, Duration.zero)) yield* Effect.sleep(delay)
-    }
-  })
 
 /**
  * Options of `Session.layer`: the session's settings plus its initial cookies, jar policy, extra
@@ -841,7 +834,11 @@ export const layer = (
     for (const [prefix, t] of Object.entries(options?.mounts ?? {})) mounts.push([prefix, t])
     const registry = yield* Adapter.makeRegistry(mounts)
     const jar = options?.jar !== undefined ? yield* options.jar : yield* CookieJar.make(options?.cookieJar)
-    if (options?.cookies !== undefined) yield* jar.update(options.cookies)
+    if (options?.cookies !== undefined) {
+      yield* jar.update(options.cookies).pipe(
+        Effect.mapError((e) => new RequestError.InvalidRequest({ message: e.message, cause: e }))
+      )
+    }
     const configService = yield* SessionConfig.make(options)
     const context = Context.make(Adapter.Adapter, registry).pipe(
       Context.add(CookieJar.CookieJar, jar),
@@ -986,3 +983,25 @@ export const getAdapter = (
  * @category accessors
  */
 export const close: Effect.Effect<void, never, Session> = Effect.flatMap(Session, (s) => s.close)
+
+/**
+ * requests' `__getstate__` for the session in context (see `SessionState`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const snapshot = (
+  options?: SessionState.SnapshotOptions
+): Effect.Effect<SessionState.Snapshot, never, Session> => Effect.flatMap(Session, (s) => s.snapshot(options))
+
+/**
+ * requests' `__setstate__` for the session in context (see `SessionState`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const restore = (
+  snapshot: SessionState.Snapshot,
+  options?: SessionState.RestoreOptions
+): Effect.Effect<SessionState.Restored, SessionState.SessionStateError, Session> =>
+  Effect.flatMap(Session, (s) => s.restore(snapshot, options))

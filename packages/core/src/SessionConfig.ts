@@ -1,6 +1,7 @@
 /**
  * The session's settings (requests' `Session` attributes other than cookies and adapters):
- * headers, params, auth, proxies, hooks, verify, cert, maxRedirects, trustEnv, timeout and limits.
+ * headers, params, auth, proxies, hooks, verify, cert, maxRedirects, trustEnv, timeout, retry,
+ * telemetry and limits.
  *
  * The `SessionConfig` service holds them in a `Ref`: `set` merges new options in, `update` changes
  * them with a function, and `locally(options)` runs a region of code with overrides on top (a
@@ -24,6 +25,7 @@ import * as Proxies from "./Proxies.js"
 import type * as Redirects from "./Redirects.js"
 import * as RequestError from "./RequestError.js"
 import type * as Retry from "./Retry.js"
+import * as Telemetry from "./Telemetry.js"
 import { version } from "./version.js"
 
 /**
@@ -37,8 +39,10 @@ export type DurationInput = Duration.DurationInput
 
 /**
  * requests' timeout forms: one value for connect and read, a `[connect, read]` pair (`null`
- * waits forever for that phase), or an object that can also set a `total` deadline covering
- * redirects, auth round trips and retries. `null` disables every timeout.
+ * waits forever for that phase), or an object that can also set a `total` deadline for the whole
+ * call: redirects, auth round trips, retries (a retry wait that would pass it fails at once) and
+ * reading the body, streamed bodies included. `null` disables every timeout. `read` is idle time:
+ * no byte for that long while waiting for the headers or between body chunks (`ReadTimeout`).
  *
  * @since 0.1.0
  * @category models
@@ -121,7 +125,10 @@ export interface Options {
   readonly maxRedirects?: number | undefined
   readonly trustEnv?: boolean | undefined
   readonly timeout?: TimeoutInput | undefined
+  /** A retry policy (`Retry.make(...)`) for every request; `null` removes the session's. Default: none. */
   readonly retry?: Retry.Policy | null | undefined
+  /** Spans, metrics and trace propagation (see `Telemetry`). */
+  readonly telemetry?: Telemetry.Options | undefined
   /** Extra header names treated as credentials: redacted, and stripped on an origin change. */
   readonly sensitiveHeaders?: ReadonlyArray<string> | undefined
   readonly limits?: Partial<Adapter.Limits> | undefined
@@ -148,6 +155,7 @@ export interface Config {
   readonly trustEnv: boolean
   readonly timeout: Timeout
   readonly retry: Retry.Policy | undefined
+  readonly telemetry: Telemetry.Config
   readonly sensitiveHeaders: ReadonlyArray<string>
   readonly limits: Adapter.Limits
   readonly redirects: Partial<Redirects.Policy>
@@ -184,6 +192,7 @@ export const defaults: Config = {
   trustEnv: true,
   timeout: defaultTimeout,
   retry: undefined,
+  telemetry: Telemetry.defaults,
   sensitiveHeaders: [],
   limits: defaultLimits,
   redirects: {}
@@ -320,6 +329,7 @@ export const apply = (config: Config, options: Options): Effect.Effect<Config, R
     trustEnv: options.trustEnv ?? config.trustEnv,
     timeout,
     retry: options.retry === undefined ? config.retry : options.retry ?? undefined,
+    telemetry: Telemetry.apply(config.telemetry, options.telemetry),
     sensitiveHeaders: options.sensitiveHeaders ?? config.sensitiveHeaders,
     limits: options.limits === undefined ? config.limits : { ...config.limits, ...options.limits },
     redirects: options.redirects === undefined ? config.redirects : { ...config.redirects, ...options.redirects }

@@ -11,6 +11,8 @@ export * as Auth from "./Auth.js"
 /** @since 0.1.0 */
 export * as Body from "./Body.js"
 /** @since 0.1.0 */
+export * as Cassette from "./Cassette.js"
+/** @since 0.1.0 */
 export * as CookieJar from "./CookieJar.js"
 /** @since 0.1.0 */
 export * as Environment from "./Environment.js"
@@ -19,9 +21,13 @@ export * as Headers from "./Headers.js"
 /** @since 0.1.0 */
 export * as Hooks from "./Hooks.js"
 /** @since 0.1.0 */
+export * as Multipart from "./Multipart.js"
+/** @since 0.1.0 */
 export * as Netrc from "./Netrc.js"
 /** @since 0.1.0 */
 export * as PreparedRequest from "./PreparedRequest.js"
+/** @since 0.1.0 */
+export * as Progress from "./Progress.js"
 /** @since 0.1.0 */
 export * as Proxies from "./Proxies.js"
 /** @since 0.1.0 */
@@ -36,5 +42,9 @@ export * as Retry from "./Retry.js"
 export * as Session from "./Session.js"
 /** @since 0.1.0 */
 export * as SessionConfig from "./SessionConfig.js"
+/** @since 0.1.0 */
+export * as SessionState from "./SessionState.js"
+/** @since 0.1.0 */
+export * as Telemetry from "./Telemetry.js"
 /** @since 0.1.0 */
 export { version } from "./version.js"

@@ -12,8 +12,9 @@
 import type { Adapter, CookieJar, RequestError, SessionConfig } from "@effect-requests/core"
 import { Session } from "@effect-requests/core"
 import { NodeFileSystem } from "@effect/platform-node"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as NodeAdapter from "./NodeAdapter.js"
+import * as NodeCookieJar from "./NodeCookieJar.js"
 
 /**
  * Session options plus the adapter's pool options.
@@ -23,6 +24,11 @@ import * as NodeAdapter from "./NodeAdapter.js"
  */
 export interface Options extends Session.LayerOptions {
   readonly adapter?: NodeAdapter.Options | undefined
+  /**
+   * Keep the session's cookies in a file (`NodeCookieJar`): loaded when the layer is built, saved
+   * atomically when it closes. A path (`.txt` for Netscape `cookies.txt`, JSON otherwise) or options.
+   */
+  readonly cookieFile?: string | Omit<NodeCookieJar.Options, "jar"> | undefined
 }
 
 /**
@@ -33,9 +39,16 @@ export const layer = (
   options?: Options
 ): Layer.Layer<
   Session.Session | Adapter.Adapter | CookieJar.CookieJar | SessionConfig.SessionConfig,
-  RequestError.InvalidRequest
-> =>
-  Session.layer(options).pipe(
-    Layer.provide(NodeAdapter.layer(options?.adapter)),
-    Layer.provide(NodeFileSystem.layer)
-  )
+  RequestError.InvalidRequest | CookieJar.CookieJarError
+> => {
+  const session = (jar?: CookieJar.Service) =>
+    Session.layer(jar === undefined ? options : { ...options, jar: Effect.succeed(jar) }).pipe(
+      Layer.provide(NodeAdapter.layer(options?.adapter)),
+      Layer.provide(NodeFileSystem.layer)
+    )
+  const file = options?.cookieFile
+  if (file === undefined) return session()
+  // The file jar is acquired first, so it is saved after the session has closed its transports.
+  const jar = NodeCookieJar.make({ ...(typeof file === "string" ? { path: file } : file), jar: options?.cookieJar })
+  return Layer.unwrapScoped(Effect.map(Effect.provide(jar, NodeFileSystem.layer), session))
+}

@@ -7,4 +7,6 @@
 /** @since 0.1.0 */
 export * as NodeAdapter from "./NodeAdapter.js"
 /** @since 0.1.0 */
+export * as NodeCookieJar from "./NodeCookieJar.js"
+/** @since 0.1.0 */
 export * as NodeSession from "./NodeSession.js"
