@@ -150,6 +150,8 @@ export interface Registry {
   readonly mount: (prefix: string, transport: Transport) => Effect.Effect<void>
   /** The transport for a URL, or `InvalidSchema` when no prefix matches. */
   readonly getAdapter: (url: string) => Effect.Effect<Transport, RequestError.InvalidSchema>
+  /** `getAdapter` without the Effect: the transport for a URL, `undefined` when no prefix matches. */
+  readonly lookup: (url: string) => Transport | undefined
   /** The mounted prefixes in matching order. */
   readonly prefixes: Effect.Effect<ReadonlyArray<string>>
   /** Close every transport ever mounted (requests' `Session.close()`). */
@@ -202,32 +204,39 @@ export const makeRegistry = (
   Effect.gen(function*() {
     let ordered: ReadonlyArray<readonly [string, Transport]> = []
     for (const [prefix, transport] of initial) ordered = mountOrder(ordered, prefix, transport)
-    const state = yield* Ref.make(ordered)
     const mounted = new Set<Transport>(initial.map(([, t]) => t))
     const closeAll = Effect.suspend(() =>
       Effect.forEach(Array.from(mounted), (t) => t.close, { discard: true, concurrency: "unbounded" })
     )
     yield* Effect.addFinalizer(() => closeAll)
+    // Looked up on every request: lower-cased prefixes kept beside the entries.
+    let lowered = ordered.map(([prefix]) => prefix.toLowerCase())
+    const lookup = (url: string): Transport | undefined => {
+      const lower = url.toLowerCase()
+      for (let i = 0; i < lowered.length; i++) {
+        if (lower.startsWith(lowered[i]!)) return ordered[i]![1]
+      }
+      return undefined
+    }
     return {
       mount: (prefix, transport) =>
-        Ref.update(state, (entries) => {
+        Effect.sync(() => {
           mounted.add(transport)
-          return mountOrder(entries, prefix, transport)
+          ordered = mountOrder(ordered, prefix, transport)
+          lowered = ordered.map(([p]) => p.toLowerCase())
         }),
       getAdapter: (url) =>
-        Effect.flatMap(Ref.get(state), (entries) => {
-          const lower = url.toLowerCase()
-          for (const [prefix, transport] of entries) {
-            if (lower.startsWith(prefix.toLowerCase())) return Effect.succeed(transport)
-          }
-          return Effect.fail(
+        Effect.suspend(() => {
+          const transport = lookup(url)
+          return transport !== undefined ? Effect.succeed(transport) : Effect.fail(
             new RequestError.InvalidSchema({
               message: `No connection adapters were found for ${JSON.stringify(url)}`,
               url
             })
           )
         }),
-      prefixes: Effect.map(Ref.get(state), (entries) => entries.map(([prefix]) => prefix)),
+      lookup,
+      prefixes: Effect.sync(() => ordered.map(([prefix]) => prefix)),
       close: closeAll
     }
   })

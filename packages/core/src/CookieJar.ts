@@ -176,6 +176,8 @@ export interface Service {
   readonly restore: (cookies: ReadonlyArray<Cookie>) => Effect.Effect<Loaded>
   /** Whether the jar holds no cookie at all. */
   readonly isEmpty: Effect.Effect<boolean>
+  /** `isEmpty` without the Effect, for the request hot path (optional for other jars). */
+  readonly unsafeIsEmpty?: (() => boolean) | undefined
   /** A counter that grows with every change (to tell whether there is anything new to save). */
   readonly revision: Effect.Effect<number>
 }
@@ -199,6 +201,8 @@ export class CookieJarError extends Data.TaggedError("CookieJarError")<{
   readonly path?: string | undefined
   readonly cause?: unknown
 }> {}
+
+const noHeader: Effect.Effect<string | undefined> = Effect.succeed(undefined)
 
 /**
  * Default bounds.
@@ -283,7 +287,10 @@ export const make = (options?: Options): Effect.Effect<Service> =>
 
     const service: Service = {
       header: (href, extra) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => engine.header(href, extra, now))),
+        // The common case (an empty jar, no per-request cookies) costs no clock read.
+        engine.isEmpty() && (extra === undefined || extra.length === 0)
+          ? noHeader
+          : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => engine.header(href, extra, now))),
       extract: (href, lines) =>
         lines.length === 0 ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const rejected = engine.extract(href, lines, now)
@@ -353,6 +360,7 @@ export const make = (options?: Options): Effect.Effect<Service> =>
             return { restored, skipped: cookies.length - restored }
           })),
       isEmpty: Effect.sync(engine.isEmpty),
+      unsafeIsEmpty: engine.isEmpty,
       revision: Effect.sync(engine.revision)
     }
     return service

@@ -218,9 +218,10 @@ export const fromRaw = (raw: ReadonlyArray<string | Uint8Array>): Headers => {
 
 const latin1 = (value: string | Uint8Array): string => {
   if (typeof value === "string") return value
+  if (value.length <= 4096) return String.fromCharCode.apply(null, value as unknown as Array<number>)
   let out = ""
   for (let i = 0; i < value.length; i += 4096) {
-    out += String.fromCharCode.apply(null, Array.from(value.subarray(i, i + 4096)))
+    out += String.fromCharCode.apply(null, value.subarray(i, i + 4096) as unknown as Array<number>)
   }
   return out
 }

@@ -133,9 +133,17 @@ export const isPreparedRequest = (u: unknown): u is PreparedRequest => u instanc
  * @category utils
  */
 export const originOf = (href: string): string => {
+  const known = origins.get(href)
+  if (known !== undefined) return known
   const parsed = url.parse(href)
-  return parsed === undefined ? "" : `${parsed.protocol}//${parsed.hostname}:${url.effectivePort(parsed)}`
+  const origin = parsed === undefined ? "" : `${parsed.protocol}//${parsed.hostname}:${url.effectivePort(parsed)}`
+  if (origins.size >= 1024) origins.clear()
+  origins.set(href, origin)
+  return origin
 }
+
+/** Origins of URLs seen lately: redirect chains compare them on every hop. */
+const origins = new Map<string, string>()
 
 /**
  * A request with nothing but a method and URL (for users building requests by hand).

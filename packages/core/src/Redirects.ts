@@ -102,6 +102,11 @@ export const rebuildMethod = (method: string, status: number): string => {
  * @category redirects
  */
 export const shouldStripAuth = (from: string | URL, to: string | URL): boolean => {
+  if (typeof from === "string" && typeof to === "string") {
+    // Origins of the URLs of a chain are remembered: no parsing on each hop.
+    const a = PreparedRequest.originOf(from)
+    return a === "" || a !== PreparedRequest.originOf(to)
+  }
   const a = typeof from === "string" ? url.parse(from) : from
   const b = typeof to === "string" ? url.parse(to) : to
   if (a === undefined || b === undefined) return true
@@ -117,6 +122,24 @@ export const shouldStripAuth = (from: string | URL, to: string | URL): boolean =
  * @category redirects
  */
 export const resolveLocation = (
+  location: string,
+  previous: string
+): Effect.Effect<string, RequestError.InvalidURL | RequestError.InvalidSchema | RequestError.MissingSchema> => {
+  // The same hops repeat (an API's redirects, a login chain): remember where they led.
+  const key = `${previous}\n${location}`
+  const known = resolved.get(key)
+  if (known !== undefined) return Effect.succeed(known)
+  return Effect.tap(resolveLocationUncached(location, previous), (target) =>
+    Effect.sync(() => {
+      if (resolved.size >= 1024) resolved.clear()
+      resolved.set(key, target)
+    }))
+}
+
+/** Targets of redirects seen lately, by previous URL and `Location`. */
+const resolved = new Map<string, string>()
+
+const resolveLocationUncached = (
   location: string,
   previous: string
 ): Effect.Effect<string, RequestError.InvalidURL | RequestError.InvalidSchema | RequestError.MissingSchema> => {
@@ -156,6 +179,8 @@ export const resolveLocation = (
 export interface Context extends Auth.Context {
   readonly jar: CookieJar.Service
   readonly trustEnv: boolean
+  /** Whether a netrc lookup can find anything (`false` once the file is known to be empty). Default: yes. */
+  readonly netrcMayMatch?: (() => boolean) | undefined
   readonly env: Environment.Settings
   /** The session's and the request's proxies merged (before the environment). */
   readonly proxies: Proxies.Proxies
@@ -206,22 +231,32 @@ export const rebuildAuth = (
   context: Pick<Context, "netrc" | "trustEnv">,
   policy: Pick<Policy, "shouldStripAuth"> = defaultPolicy
 ): Effect.Effect<PreparedRequest.PreparedRequest, RequestError.RequestError> =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     let next = request
     if (policy.shouldStripAuth(previousUrl, request.url)) next = stripCredentials(next)
     if (next.auth !== undefined) {
-      return next.auth.rebuild === undefined ? next : yield* next.auth.rebuild(next, context)
+      return next.auth.rebuild === undefined ? Effect.succeed(next) : next.auth.rebuild(next, context)
     }
-    if (context.trustEnv && !next.headers.has("authorization")) {
-      const host = Netrc.hostOf(next.url)
-      if (host !== undefined) {
-        const credentials = yield* context.netrc(host)
-        if (Option.isSome(credentials)) {
-          next = next.setHeader("Authorization", Auth.basicAuthHeader(credentials.value[0], credentials.value[1]))
-        }
-      }
+    const netrcMayMatch = "netrcMayMatch" in context ? (context as Context).netrcMayMatch : undefined
+    if (
+      !context.trustEnv || next.headers.has("authorization") || (netrcMayMatch !== undefined && !netrcMayMatch())
+    ) {
+      return Effect.succeed(next)
     }
-    return next
+    return rebuildNetrc(next, context)
+  })
+
+const rebuildNetrc = (
+  request: PreparedRequest.PreparedRequest,
+  context: Pick<Context, "netrc" | "trustEnv">
+): Effect.Effect<PreparedRequest.PreparedRequest, RequestError.RequestError> =>
+  Effect.suspend(() => {
+    const host = Netrc.hostOf(request.url)
+    if (host === undefined) return Effect.succeed(request)
+    return Effect.map(context.netrc(host), (credentials) =>
+      Option.isSome(credentials)
+        ? request.setHeader("Authorization", Auth.basicAuthHeader(credentials.value[0], credentials.value[1]))
+        : request)
   })
 
 /**
@@ -236,13 +271,22 @@ export const rebuildProxies = (
   request: PreparedRequest.PreparedRequest,
   context: Pick<Context, "env" | "proxies" | "trustEnv">
 ): { readonly request: PreparedRequest.PreparedRequest; readonly proxies: Proxies.Proxies } => {
+  const withoutHeader = request.removeHeader("proxy-authorization")
+  if (isEmpty(context.proxies) && (!context.trustEnv || isEmpty(context.env.proxies))) {
+    return { request: withoutHeader, proxies: context.proxies }
+  }
   const merged = Environment.mergeEnvironmentSettings(
     request.url,
     {},
     { proxies: context.proxies, verify: true, cert: undefined, trustEnv: context.trustEnv },
     context.env
   )
-  return { request: request.removeHeader("proxy-authorization"), proxies: merged.proxies }
+  return { request: withoutHeader, proxies: merged.proxies }
+}
+
+const isEmpty = (record: Readonly<Record<string, unknown>>): boolean => {
+  for (const _ in record) return false
+  return true
 }
 
 /**
@@ -258,13 +302,14 @@ export const rebuildCookies = (
   request: PreparedRequest.PreparedRequest,
   jar: CookieJar.Service
 ): Effect.Effect<PreparedRequest.PreparedRequest> =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     const own = !request.chain.stripped.has("cookie")
-    let next = request.removeHeader("cookie")
-    if (request.userCookie !== undefined && own) return next.setHeader("Cookie", request.userCookie)
-    const header = yield* jar.header(request.url, own ? request.cookies : [])
-    if (header !== undefined) next = next.setHeader("Cookie", header)
-    return next
+    const next = request.removeHeader("cookie")
+    if (request.userCookie !== undefined && own) return Effect.succeed(next.setHeader("Cookie", request.userCookie))
+    const extra = own ? request.cookies : []
+    if (extra.length === 0 && jar.unsafeIsEmpty?.() === true) return Effect.succeed(next)
+    return Effect.map(jar.header(request.url, extra), (header) =>
+      header === undefined ? next : next.setHeader("Cookie", header))
   })
 
 /**
@@ -307,26 +352,65 @@ export const nextRequest = (
   Option.Option<{ readonly request: PreparedRequest.PreparedRequest; readonly proxies: Proxies.Proxies }>,
   RequestError.RequestError
 > =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     const location = policy.getRedirectTarget(response)
-    if (Option.isNone(location)) return Option.none()
-    const target = yield* resolveLocation(location.value, request.url)
-    const method = policy.rebuildMethod(request.method, response.status)
-    let next = request.copy({ url: target, method })
-    const keepBody = (response.status === 307 || response.status === 308) && method === request.method
-    if (!keepBody) {
-      const drop = next.headers.keys().filter((name) => CONTENT_HEADER.test(name))
-      next = next.removeHeader(...drop).copy({ body: Body.empty })
-      next = next.copy({ headers: PreparedRequest.prepareContentLength(method, next.headers, Body.empty) })
-    } else if (!Body.isReplayable(request.body)) {
-      return yield* new RequestError.UnrewindableBodyError({
+    if (Option.isNone(location)) return Effect.succeed(Option.none())
+    const known = resolved.get(`${request.url}\n${location.value}`)
+    return known !== undefined
+      ? rebuild(known, response, request, context, policy)
+      : Effect.flatMap(
+        resolveLocation(location.value, request.url),
+        (target) => rebuild(target, response, request, context, policy)
+      )
+  })
+
+/** `nextRequest` once the target is known. Each step is synchronous unless it has to look something up. */
+const rebuild = (
+  target: string,
+  response: Response.Head,
+  request: PreparedRequest.PreparedRequest,
+  context: Context,
+  policy: Policy
+): Effect.Effect<
+  Option.Option<{ readonly request: PreparedRequest.PreparedRequest; readonly proxies: Proxies.Proxies }>,
+  RequestError.RequestError
+> => {
+  const method = policy.rebuildMethod(request.method, response.status)
+  let next = request.copy({ url: target, method })
+  const keepBody = (response.status === 307 || response.status === 308) && method === request.method
+  if (!keepBody) {
+    const drop = next.headers.keys().filter((name) => CONTENT_HEADER.test(name))
+    const headers = PreparedRequest.prepareContentLength(method, next.headers.remove(...drop), Body.empty)
+    next = next.copy({ headers, body: Body.empty })
+  } else if (!Body.isReplayable(request.body)) {
+    return Effect.fail(
+      new RequestError.UnrewindableBodyError({
         message: "Unable to rewind request body for redirect.",
         request,
         response
       })
-    }
-    next = yield* rebuildAuth(next, request.url, context, policy)
-    next = yield* rebuildCookies(next, context.jar)
-    const rebuilt = rebuildProxies(next, context)
-    return Option.some(rebuilt)
-  })
+    )
+  }
+  const finish = (rebuilt: PreparedRequest.PreparedRequest) => Option.some(rebuildProxies(rebuilt, context))
+  // The common hop (same origin or nothing to strip, no auth to rebuild, no netrc, no cookies) is synchronous.
+  if (policy.shouldStripAuth(request.url, next.url)) next = stripCredentials(next)
+  const netrcMayMatch = context.netrcMayMatch
+  const authDone = next.auth !== undefined
+    ? next.auth.rebuild === undefined
+    : !context.trustEnv || next.headers.has("authorization") || (netrcMayMatch !== undefined && !netrcMayMatch())
+  const own = !next.chain.stripped.has("cookie")
+  const cookiesDone = (next.userCookie !== undefined && own) ||
+    ((own ? next.cookies.length === 0 : true) && context.jar.unsafeIsEmpty?.() === true)
+  if (authDone && cookiesDone) {
+    const withCookies = next.userCookie !== undefined && own
+      ? next.removeHeader("cookie").setHeader("Cookie", next.userCookie)
+      : next.removeHeader("cookie")
+    return Effect.succeed(finish(withCookies))
+  }
+  const auth = authDone
+    ? Effect.succeed(next)
+    : next.auth !== undefined
+    ? next.auth.rebuild!(next, context)
+    : rebuildNetrc(next, context)
+  return Effect.flatMap(auth, (authed) => Effect.map(rebuildCookies(authed, context.jar), finish))
+}

@@ -121,7 +121,8 @@ abstract class HeadBase implements Head {
   readonly timings: Timings | undefined
   readonly request: PreparedRequest.PreparedRequest
   readonly next: Option.Option<PreparedRequest.PreparedRequest>
-  readonly encoding: string | undefined
+  /** `undefined` until first read, unless given: most responses never need it. */
+  #encoding: string | undefined | null
 
   constructor(fields: HeadFields) {
     this.status = fields.status
@@ -133,9 +134,13 @@ abstract class HeadBase implements Head {
     this.timings = fields.timings
     this.request = fields.request
     this.next = fields.next
-    this.encoding = "encoding" in fields
-      ? fields.encoding
-      : text.encodingFromContentType(fields.headers.get("content-type"))
+    this.#encoding = "encoding" in fields ? fields.encoding : null
+  }
+
+  /** The charset from `Content-Type` (`text/*` → ISO-8859-1, JSON → UTF-8, as requests), or as set. */
+  get encoding(): string | undefined {
+    if (this.#encoding === null) this.#encoding = text.encodingFromContentType(this.headers.get("content-type"))
+    return this.#encoding
   }
 
   /** False for 4xx and 5xx (requests: exactly when `raiseForStatus` would fail). */
@@ -292,6 +297,11 @@ export interface BodySource {
   readonly readAll: Effect.Effect<Uint8Array, RequestError.RequestError>
   /** Release the connection: a no-op after the body was read to the end, an abort otherwise. Idempotent. */
   readonly close: Effect.Effect<void>
+  /**
+   * The whole body when it has already arrived and needs no decoding (it then counts as read),
+   * else `undefined`: lets a small response be read without an Effect. Optional.
+   */
+  readonly unsafeReadIfDone?: (() => Uint8Array | undefined) | undefined
 }
 
 /** Whether a streamed body was handed out, shared by the copies of one response. */
@@ -451,10 +461,14 @@ export class StreamingResponse extends HeadBase {
 
   /** Read the whole body into a buffered `Response` (and release the connection). */
   get buffer(): Effect.Effect<Response, RequestError.RequestError> {
+    return Effect.map(this.bytes, (content) => new Response({ ...this.fields, content }))
+  }
+
+  /** Read the whole body (decoded) and release the connection: `buffer` without the `Response`. */
+  get bytes(): Effect.Effect<Uint8Array, RequestError.RequestError> {
     return Effect.suspend(() => {
       const source = this.take()
-      if (source instanceof RequestError.StreamConsumedError) return Effect.fail(source)
-      return Effect.map(source.readAll, (content) => new Response({ ...this.fields, content }))
+      return source instanceof RequestError.StreamConsumedError ? Effect.fail(source) : source.readAll
     })
   }
 

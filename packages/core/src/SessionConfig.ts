@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, FiberRef, Layer, Option, Ref } from "effect"
+import { Context, Duration, Effect, FiberRef, Layer, Option } from "effect"
 import { dual } from "effect/Function"
 import type * as Adapter from "./Adapter.js"
 import * as Auth from "./Auth.js"
@@ -270,8 +270,24 @@ export const normalizeTimeout = (
   input: TimeoutInput | undefined,
   fallback: Timeout
 ): Effect.Effect<Timeout, RequestError.InvalidRequest> => {
-  if (input === undefined) return Effect.succeed(fallback)
-  if (input === null) return Effect.succeed({ connect: undefined, read: undefined, total: undefined })
+  const result = normalizeTimeoutSync(input, fallback)
+  return result instanceof RequestError.InvalidRequest ? Effect.fail(result) : Effect.succeed(result)
+}
+
+const NO_TIMEOUT: Timeout = { connect: undefined, read: undefined, total: undefined }
+
+/**
+ * `normalizeTimeout` without the Effect: the timeouts, or the `InvalidRequest` error.
+ *
+ * @since 0.1.0
+ * @category merging
+ */
+export const normalizeTimeoutSync = (
+  input: TimeoutInput | undefined,
+  fallback: Timeout
+): Timeout | RequestError.InvalidRequest => {
+  if (input === undefined) return fallback
+  if (input === null) return NO_TIMEOUT
   const millis = (value: DurationInput | null | undefined, whenUndefined: number | undefined) => {
     if (value === undefined) return Option.some(whenUndefined)
     if (value === null) return Option.some(undefined)
@@ -286,7 +302,7 @@ export const normalizeTimeout = (
     })
   let parts: Option.Option<Timeout>
   if (Array.isArray(input)) {
-    if (input.length !== 2) return Effect.fail(invalid())
+    if (input.length !== 2) return invalid()
     parts = Option.all({
       connect: millis(input[0], undefined),
       read: millis(input[1], undefined),
@@ -303,10 +319,10 @@ export const normalizeTimeout = (
     const one = millis(input as DurationInput, undefined)
     parts = Option.map(one, (ms) => ({ connect: ms, read: ms, total: fallback.total }))
   }
-  if (Option.isNone(parts)) return Effect.fail(invalid())
+  if (Option.isNone(parts)) return invalid()
   const value = parts.value
   const bad = [value.connect, value.read, value.total].some((v) => v !== undefined && (!(v >= 0) || !isFinite(v)))
-  return bad ? Effect.fail(invalid()) : Effect.succeed(value)
+  return bad ? invalid() : value
 }
 
 /**
@@ -317,7 +333,21 @@ export const normalizeTimeout = (
  * @category merging
  */
 export const apply = (config: Config, options: Options): Effect.Effect<Config, RequestError.InvalidRequest> =>
-  Effect.map(normalizeTimeout(options.timeout, config.timeout), (timeout) => ({
+  Effect.suspend(() => {
+    const result = applySync(config, options)
+    return result instanceof RequestError.InvalidRequest ? Effect.fail(result) : Effect.succeed(result)
+  })
+
+/**
+ * `apply` without the Effect: the new settings, or the `InvalidRequest` error.
+ *
+ * @since 0.1.0
+ * @category merging
+ */
+export const applySync = (config: Config, options: Options): Config | RequestError.InvalidRequest => {
+  const timeout = normalizeTimeoutSync(options.timeout, config.timeout)
+  if (timeout instanceof RequestError.InvalidRequest) return timeout
+  return {
     headers: options.headers === undefined ? config.headers : mergeHeaderPairs(config.headers, options.headers),
     params: options.params === undefined ? config.params : mergeParams(options.params, config.params),
     auth: options.auth === undefined ? config.auth : options.auth === null ? undefined : Auth.fromInput(options.auth),
@@ -333,7 +363,8 @@ export const apply = (config: Config, options: Options): Effect.Effect<Config, R
     sensitiveHeaders: options.sensitiveHeaders ?? config.sensitiveHeaders,
     limits: options.limits === undefined ? config.limits : { ...config.limits, ...options.limits },
     redirects: options.redirects === undefined ? config.redirects : { ...config.redirects, ...options.redirects }
-  }))
+  }
+}
 
 /** Session headers keep their `null`s (they suppress defaults when merged with a request). */
 const mergeHeaderPairs = (
@@ -386,25 +417,43 @@ export const currentOverrides: FiberRef.FiberRef<ReadonlyArray<Options>> = Fiber
  * @category constructors
  */
 export const make = (options?: Options): Effect.Effect<Service, RequestError.InvalidRequest> =>
-  Effect.gen(function*() {
-    const initial = options === undefined ? defaults : yield* apply(defaults, options)
-    const ref = yield* Ref.make(initial)
-    const get = Effect.flatMap(Ref.get(ref), (config) =>
-      Effect.flatMap(FiberRef.get(currentOverrides), (overrides) =>
-        overrides.length === 0
-          ? Effect.succeed(config)
-          : Effect.reduce(overrides, config, (current, override) =>
-            Effect.orElseSucceed(apply(current, override), () =>
-              current))))
-    return {
-      get,
-      set: (opts) =>
-        Effect.flatMap(Ref.get(ref), (config) =>
-          Effect.flatMap(apply(config, opts), (next) =>
-            Ref.set(ref, next))),
-      update: (f) =>
-        Ref.update(ref, f)
+  Effect.suspend(() => {
+    const initial = options === undefined ? defaults : applySync(defaults, options)
+    if (initial instanceof RequestError.InvalidRequest) return Effect.fail(initial)
+    // The session's settings (read on every request, so read synchronously), and the settings
+    // last computed for a stack of `locally` overrides on top of them.
+    let current = initial
+    let lastBase: Config | undefined
+    let lastOverrides: ReadonlyArray<Options> | undefined
+    let lastResult: Config = initial
+    const withOverrides = (overrides: ReadonlyArray<Options>): Config => {
+      if (overrides.length === 0) return current
+      if (lastBase === current && lastOverrides === overrides) return lastResult
+      let result = current
+      for (const override of overrides) {
+        const next = applySync(result, override)
+        if (!(next instanceof RequestError.InvalidRequest)) result = next
+      }
+      lastBase = current
+      lastOverrides = overrides
+      lastResult = result
+      return result
     }
+    const service: Service = {
+      get: Effect.withFiberRuntime((fiber) => Effect.succeed(withOverrides(fiber.getFiberRef(currentOverrides)))),
+      set: (opts) =>
+        Effect.suspend(() => {
+          const next = applySync(current, opts)
+          if (next instanceof RequestError.InvalidRequest) return Effect.fail(next)
+          current = next
+          return Effect.void
+        }),
+      update: (f) =>
+        Effect.sync(() => {
+          current = f(current)
+        })
+    }
+    return Effect.succeed(service)
   })
 
 /**

@@ -206,6 +206,18 @@ export const retryCount: Metric.Metric.Counter<number> = Metric.counter("http.cl
   incremental: true
 })
 
+/** Hosts of URLs seen lately (the metrics tag every call with one). */
+const hosts = new Map<string, string>()
+const hostOf = (href: string): string => {
+  let host = hosts.get(href)
+  if (host === undefined) {
+    host = targetOf(href).host
+    if (hosts.size >= 1024) hosts.clear()
+    hosts.set(href, host)
+  }
+  return host
+}
+
 /** Tag arrays by key, reused so that Effect's metric hooks are found by identity. */
 const tagCache = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
 
@@ -428,18 +440,18 @@ export const call = <A extends Response.Head, E extends RequestError.RequestErro
     if (config.metrics) {
       const clock = Context.get(services, Clock.Clock)
       const start = clock.unsafeCurrentTimeNanos()
-      observed = Effect.onExit(effect, (exit) =>
-        Effect.withFiberRuntime((inner) => {
-          const seconds = Number(clock.unsafeCurrentTimeNanos() - start) / 1e9
-          const host = targetOf(request.url).host
-          const tags = Exit.isSuccess(exit)
-            ? tagsFor(request.method, statusClass(exit.value.status), host, undefined)
-            : tagsFor(request.method, "error", host, failureType(exit))
-          const all = withFiberLabels(inner.getFiberRef(FiberRef.currentMetricLabels), tags)
-          requestCount.unsafeUpdate(1, all)
-          requestDuration.unsafeUpdate(seconds, all)
-          return Effect.void
-        }))
+      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+      observed = Effect.onExit(effect, (exit) => {
+        const seconds = Number(clock.unsafeCurrentTimeNanos() - start) / 1e9
+        const host = hostOf(request.url)
+        const tags = Exit.isSuccess(exit)
+          ? tagsFor(request.method, statusClass(exit.value.status), host, undefined)
+          : tagsFor(request.method, "error", host, failureType(exit))
+        const all = withFiberLabels(labels, tags)
+        requestCount.unsafeUpdate(1, all)
+        requestDuration.unsafeUpdate(seconds, all)
+        return Effect.void
+      })
     }
     if (!tracing) return observed
     return Effect.useSpan(

@@ -42,6 +42,7 @@ import type { Scope } from "effect"
 import { isIP } from "node:net"
 import * as undici from "undici"
 import { BodyReader, declaredLength, parseEncodings, toIterable } from "./internal/body.js"
+import { Deadlines } from "./internal/deadlines.js"
 import { classify } from "./internal/errors.js"
 import * as proxyConnect from "./internal/proxy.js"
 import * as Timing from "./internal/timings.js"
@@ -78,6 +79,8 @@ export interface Options {
   /** Resend an idempotent, replayable request once when its connection breaks before any response byte. Default true. */
   readonly retryStaleConnections?: boolean | undefined
 }
+
+const noop = () => {}
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 
@@ -211,6 +214,17 @@ const HOP_BY_HOP = new Set(["transfer-encoding", "keep-alive", "upgrade", "expec
  * never included (it belongs to the proxy and is sent by the proxy leg only).
  */
 const undiciHeaders = (headers: Headers.Headers): Array<string> => {
+  // Requests without headers of their own share the session's `Headers` value: convert it once.
+  const known = flatHeaders.get(headers)
+  if (known !== undefined) return known
+  const flat = flatten(headers)
+  flatHeaders.set(headers, flat)
+  return flat
+}
+
+const flatHeaders = new WeakMap<Headers.Headers, Array<string>>()
+
+const flatten = (headers: Headers.Headers): Array<string> => {
   const flat: Array<string> = []
   for (const [name, value] of headers.entries) {
     const lower = name.toLowerCase()
@@ -242,6 +256,40 @@ const undiciBody = (
   }
 }
 
+/** The parts of a request URL the adapter uses. */
+interface Target {
+  readonly protocol: string
+  readonly host: string
+  readonly origin: string
+  readonly pathname: string
+}
+
+const targets = new Map<string, Target | undefined>()
+
+/** Parse a request URL once: requests to the same URLs repeat. `undefined` when it does not parse. */
+const targetOf = (href: string): Target | undefined => {
+  if (targets.has(href)) return targets.get(href)
+  let target: Target | undefined
+  try {
+    const parsed = new URL(href)
+    target = { protocol: parsed.protocol, host: parsed.host, origin: parsed.origin, pathname: parsed.pathname }
+  } catch {
+    target = undefined
+  }
+  if (targets.size >= 1024) targets.clear()
+  targets.set(href, target)
+  return target
+}
+
+/** Raw header buffers as latin-1 strings (what HTTP parsers hand over), order and repeats kept. */
+const headersOf = (raw: ReadonlyArray<Buffer>): Headers.Headers => {
+  const entries: Array<readonly [string, string]> = new Array(raw.length >> 1)
+  for (let i = 0, j = 0; i + 1 < raw.length; i += 2, j++) {
+    entries[j] = [raw[i]!.toString("latin1"), raw[i + 1]!.toString("latin1")]
+  }
+  return new Headers.Headers(entries)
+}
+
 /** Where one request goes, and how. */
 interface Route {
   readonly mode: Mode
@@ -252,14 +300,19 @@ interface Route {
   readonly token: string | undefined
 }
 
+const DIRECT: Either.Either<Route, RequestError.InvalidProxyURL> = Either.right({
+  mode: "direct",
+  proxy: undefined,
+  display: undefined,
+  token: undefined
+})
+
 const route = (
-  target: URL,
+  target: Target,
   request: PreparedRequest.PreparedRequest,
   proxy: string | undefined
 ): Either.Either<Route, RequestError.InvalidProxyURL> => {
-  if (proxy === undefined) {
-    return Either.right({ mode: "direct", proxy: undefined, display: undefined, token: undefined })
-  }
+  if (proxy === undefined) return DIRECT
   return Either.map(Proxies.validate(proxy), (valid) => {
     const url = new URL(valid)
     const socks = url.protocol.startsWith("socks")
@@ -282,10 +335,14 @@ export const make = (options: Options = {}): Effect.Effect<Adapter.Transport, ne
     const dispatchers = new Map<string, Entry>()
     /** Exchanges in flight per (dispatcher, pooled origin), from dispatch until the body is done. */
     const busy = new Map<string, number>()
+    const deadlines = new Deadlines()
+    const failWhenFull = options.poolBlock === false && options.connections !== undefined
     let nextId = 0
     let closed = false
     const closeAll = Effect.suspend(() => {
       closed = true
+      deadlines.clear()
+      last = undefined
       const all = Array.from(dispatchers.values())
       dispatchers.clear()
       return Effect.forEach(all, (d) => Effect.promise(() => d.destroy().catch(() => undefined)), {
@@ -295,11 +352,19 @@ export const make = (options: Options = {}): Effect.Effect<Adapter.Transport, ne
     })
     yield* Effect.addFinalizer(() => closeAll)
 
+    // The last dispatcher used, by the identity of its settings: most requests repeat them.
+    let last: { readonly key: Key; readonly entry: Entry } | undefined
+    const sameKey = (a: Key, b: Key) =>
+      a.mode === b.mode && a.proxy === b.proxy && a.token === b.token && a.verify === b.verify &&
+      a.cert === b.cert && a.connectTimeout === b.connectTimeout
     const dispatcherFor = (key: Key): Effect.Effect<Entry, RequestError.RequestError> =>
-      Effect.suspend(() => {
+      last !== undefined && sameKey(last.key, key) && !closed ? Effect.succeed(last.entry) : Effect.suspend(() => {
         const id = keyString(key)
         const existing = dispatchers.get(id)
-        if (existing !== undefined) return Effect.succeed(existing)
+        if (existing !== undefined) {
+          last = { key, entry: existing }
+          return Effect.succeed(existing)
+        }
         if (closed) {
           return Effect.fail(new RequestError.ConnectionError({ message: "The adapter is closed (Pool is closed)." }))
         }
@@ -312,228 +377,293 @@ export const make = (options: Options = {}): Effect.Effect<Adapter.Transport, ne
               return
             }
             dispatchers.set(id, entry)
-          })).pipe(Effect.map((entry) => dispatchers.get(id) ?? entry))
+          })).pipe(Effect.map((entry) => {
+            const chosen = dispatchers.get(id) ?? entry
+            last = { key, entry: chosen }
+            return chosen
+          }))
       })
 
     const attempt = (
       request: PreparedRequest.PreparedRequest,
       sendOptions: Adapter.SendOptions,
-      target: URL,
+      target: Target,
       way: Route,
       entry: Entry,
       /** When the session's total deadline passes (`performance.now()` time), if it has one. */
       deadlineAt: number | undefined
     ): Effect.Effect<Adapter.RawResponse, RequestError.RequestError & { readonly beforeResponse?: boolean }> =>
-      Effect.flatMap(
-        undiciBody(request.body),
-        ({ body, cancel }) =>
-          Effect.async<Adapter.RawResponse, RequestError.RequestError>((resume) => {
-            const context = { proxy: way.display, url: `${target.origin}${target.pathname}` }
-            const forward = way.mode === "forward"
-            const origin = forward ? way.proxy!.origin : target.origin
-            const busyKey = `${entry.id} ${origin}`
-            const inFlight = busy.get(busyKey) ?? 0
-            if (options.poolBlock === false && options.connections !== undefined && inFlight >= options.connections) {
-              resume(Effect.fail(
-                new RequestError.ConnectionError({
-                  message:
-                    `Connection pool is full for ${origin} (${options.connections} connections, poolBlock: false)`,
-                  code: "POOL_FULL",
-                  request
-                })
-              ))
-              return
-            }
-            busy.set(busyKey, inFlight + 1)
-            let released = false
-            const release = () => {
-              if (released) return
-              released = true
-              const left = (busy.get(busyKey) ?? 1) - 1
-              if (left <= 0) busy.delete(busyKey)
-              else busy.set(busyKey, left)
-            }
-            let abort: ((reason?: Error) => void) | undefined
-            let reader: BodyReader | undefined
-            let settled = false
-            let aborted = false
-            let abortReason: Error | undefined
-            const doAbort = (reason?: Error) => {
-              aborted = true
-              abortReason ??= reason
-              abort?.(reason)
-            }
-            const fail = (error: RequestError.RequestError) => {
-              settled = true
-              resume(Effect.fail(error))
-            }
-            const clock = new Timing.Clock()
-            // The session's total deadline: one timer for the exchange, armed until the body ends.
-            let deadline: ReturnType<typeof setTimeout> | undefined
-            const disarm = () => {
-              if (deadline !== undefined) clearTimeout(deadline)
-              deadline = undefined
-            }
-            if (deadlineAt !== undefined) {
-              deadline = setTimeout(() => {
-                deadline = undefined
-                const error = timeoutError(sendOptions.timeout.total ?? 0, request, clock.phase, context.url)
-                if (!settled) fail(error)
-                doAbort(error)
-              }, Math.max(0, deadlineAt - performance.now()))
-            }
-            let resumeData: (() => void) | undefined
-            const handler = {
-              onConnect: (abortFn: (reason?: Error) => void) => {
-                abort = abortFn
-                clock.onConnect()
-                if (aborted) abortFn(abortReason)
-              },
-              onHeaders: (statusCode: number, rawHeaders: Array<Buffer>, resume_: () => void, statusText: string) => {
-                if (statusCode < 200) return true
-                clock.onHeaders()
-                if (forward && statusCode === 407) {
-                  // The proxy refused the credentials (or wants some): not a response of the origin.
-                  fail(
-                    new RequestError.ProxyError({
-                      message: `The proxy ${way.display} answered 407 Proxy Authentication Required for ${context.url}`,
-                      status: 407,
-                      request
-                    })
-                  )
-                  doAbort()
-                  return false
-                }
-                const headers = Headers.fromRaw(rawHeaders)
-                reader = new BodyReader(
-                  doAbort,
-                  {
-                    request,
-                    url: context.url,
-                    limits: sendOptions.limits,
-                    declaredLength: declaredLength(request.method, statusCode, headers.get("content-length"))
-                  },
-                  request.method === "HEAD" ? [] : parseEncodings(headers.get("content-encoding")),
-                  (error) => classify(error, "body", request, context)
-                )
-                resumeData = resume_
-                settled = true
-                resume(Effect.succeed({
-                  status: statusCode,
-                  reason: statusText || Adapter.reasonPhrase(statusCode),
-                  headers,
-                  body: { stream: reader.stream, readAll: reader.readAll, close: reader.close },
-                  timings: clock.timings
-                }))
-                return true
-              },
-              onData: (chunk: Buffer) => reader === undefined ? true : reader.onData(chunk, () => resumeData?.()),
-              onComplete: () => {
-                disarm()
-                clock.onComplete()
-                release()
-                reader?.onComplete()
-              },
-              onError: (error: Error) => {
-                disarm()
-                release()
-                cancel()
-                if (!settled) fail(classify(error, "connect", request, context))
-                else reader?.onError(error)
-              }
-            }
-            const headers = undiciHeaders(request.headers)
-            if (forward) {
-              if (!request.headers.has("host")) headers.push("host", target.host)
-              if (way.token !== undefined) headers.push("proxy-authorization", way.token)
-            }
-            const dispatchOptions: undici.Dispatcher.DispatchOptions = {
-              origin,
-              // Absolute form to a forwarding proxy, without userinfo or fragment.
-              path: forward ? `${target.protocol}//${target.host}${request.pathUrl}` : request.pathUrl,
-              method: request.method as undici.Dispatcher.HttpMethod,
-              headers,
-              body: body as any,
-              headersTimeout: sendOptions.timeout.read ?? 0,
-              bodyTimeout: sendOptions.timeout.read ?? 0,
-              ...(options.keepAlive === false ? { reset: true } : {}),
-              // An https:// proxy is verified under its own name (never the target's, never an IP as SNI).
-              ...(forward && way.proxy!.protocol === "https:" && isIP(way.proxy!.hostname.replace(/^\[|\]$/g, "")) === 0
-                ? { servername: way.proxy!.hostname }
-                : {})
-            }
-            try {
-              entry.dispatcher.dispatch(dispatchOptions, handler as any)
-            } catch (error) {
-              release()
-              fail(classify(error, "connect", request, context))
-            }
-            return Effect.sync(() => {
-              if (!settled) {
-                disarm()
-                doAbort()
-                cancel()
-              }
+      // In-memory bodies need no Effect to be opened.
+      request.body._tag === "Stream"
+        ? Effect.flatMap(undiciBody(request.body), (opened) =>
+          exchange(request, sendOptions, target, way, entry, deadlineAt, opened))
+        : exchange(
+          request,
+          sendOptions,
+          target,
+          way,
+          entry,
+          deadlineAt,
+          request.body._tag === "Bytes"
+            ? { body: request.body.bytes, cancel: noop }
+            : { body: null, cancel: noop }
+        )
+
+    /**
+     * One exchange: the undici handler (its methods are what undici calls), the abort, the
+     * deadline, the pool accounting and the body reader. One object per request instead of a
+     * closure per callback; it is also the context `classify` reads (`proxy`, `url`).
+     */
+    class Exchange {
+      abortFn: ((reason?: Error) => void) | undefined = undefined
+      reader: BodyReader | undefined = undefined
+      settled = false
+      aborted = false
+      abortReason: Error | undefined = undefined
+      resumeData: () => void = noop
+      disarm: () => void = noop
+      release: () => void = noop
+      readonly clock = new Timing.Clock()
+
+      constructor(
+        readonly request: PreparedRequest.PreparedRequest,
+        readonly sendOptions: Adapter.SendOptions,
+        readonly target: Target,
+        readonly way: Route,
+        readonly resume: (effect: Effect.Effect<Adapter.RawResponse, RequestError.RequestError>) => void,
+        readonly cancel: () => void
+      ) {}
+
+      get proxy(): string | undefined {
+        return this.way.display
+      }
+
+      /** The URL for messages (built only when an error or a limit needs it). */
+      get url(): string {
+        return `${this.target.origin}${this.target.pathname}`
+      }
+
+      doAbort(reason?: Error) {
+        this.aborted = true
+        this.abortReason ??= reason
+        this.abortFn?.(reason)
+      }
+
+      fail(error: RequestError.RequestError) {
+        this.settled = true
+        this.resume(Effect.fail(error))
+      }
+
+      expire() {
+        const error = timeoutError(this.sendOptions.timeout.total ?? 0, this.request, this.clock.phase, this.url)
+        if (!this.settled) this.fail(error)
+        this.doAbort(error)
+      }
+
+      onConnect(abortFn: (reason?: Error) => void) {
+        this.abortFn = abortFn
+        this.clock.onConnect()
+        if (this.aborted) abortFn(this.abortReason)
+      }
+
+      onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void, statusText: string): boolean {
+        if (statusCode < 200) return true
+        this.clock.onHeaders()
+        const request = this.request
+        if (this.way.mode === "forward" && statusCode === 407) {
+          // The proxy refused the credentials (or wants some): not a response of the origin.
+          this.fail(
+            new RequestError.ProxyError({
+              message: `The proxy ${this.way.display} answered 407 Proxy Authentication Required for ${this.url}`,
+              status: 407,
+              request
             })
-          })
-      )
+          )
+          this.doAbort()
+          return false
+        }
+        const headers = headersOf(rawHeaders)
+        const reader = new BodyReader(
+          (reason) => this.doAbort(reason),
+          {
+            request,
+            url: this.url,
+            limits: this.sendOptions.limits,
+            declaredLength: declaredLength(request.method, statusCode, headers.get("content-length"))
+          },
+          request.method === "HEAD" ? [] : parseEncodings(headers.get("content-encoding")),
+          (error) => classify(error, "body", request, this)
+        )
+        this.reader = reader
+        this.resumeData = resume
+        this.settled = true
+        this.resume(Effect.succeed({
+          status: statusCode,
+          reason: statusText || Adapter.reasonPhrase(statusCode),
+          headers,
+          body: reader,
+          timings: this.clock.timings
+        }))
+        return true
+      }
+
+      onData(chunk: Buffer): boolean {
+        return this.reader === undefined ? true : this.reader.onData(chunk, this.resumeData)
+      }
+
+      onComplete() {
+        this.disarm()
+        this.clock.onComplete()
+        this.release()
+        this.reader?.onComplete()
+      }
+
+      onError(error: Error) {
+        this.disarm()
+        this.release()
+        this.cancel()
+        if (!this.settled) this.fail(classify(error, "connect", this.request, this))
+        else this.reader?.onError(error)
+      }
+    }
+
+    const exchange = (
+      request: PreparedRequest.PreparedRequest,
+      sendOptions: Adapter.SendOptions,
+      target: Target,
+      way: Route,
+      entry: Entry,
+      deadlineAt: number | undefined,
+      { body, cancel }: { readonly body: Uint8Array | AsyncIterable<Uint8Array> | null; readonly cancel: () => void }
+    ): Effect.Effect<Adapter.RawResponse, RequestError.RequestError> =>
+      Effect.async<Adapter.RawResponse, RequestError.RequestError>((resume) => {
+        const forward = way.mode === "forward"
+        const origin = forward ? way.proxy!.origin : target.origin
+        const handler = new Exchange(request, sendOptions, target, way, resume, cancel)
+        // Exchanges in flight per pool are counted only where it matters: `poolBlock: false`.
+        if (failWhenFull) {
+          const busyKey = `${entry.id} ${origin}`
+          const inFlight = busy.get(busyKey) ?? 0
+          if (inFlight >= options.connections!) {
+            resume(Effect.fail(
+              new RequestError.ConnectionError({
+                message: `Connection pool is full for ${origin} (${options.connections} connections, poolBlock: false)`,
+                code: "POOL_FULL",
+                request
+              })
+            ))
+            return
+          }
+          busy.set(busyKey, inFlight + 1)
+          let released = false
+          handler.release = () => {
+            if (released) return
+            released = true
+            const left = (busy.get(busyKey) ?? 1) - 1
+            if (left <= 0) busy.delete(busyKey)
+            else busy.set(busyKey, left)
+          }
+        }
+        // The session's total deadline, watched until the body ends (one shared timer per adapter).
+        if (deadlineAt !== undefined) handler.disarm = deadlines.add(deadlineAt, () => handler.expire())
+        const headers = forward ? [...undiciHeaders(request.headers)] : undiciHeaders(request.headers)
+        if (forward) {
+          if (!request.headers.has("host")) headers.push("host", target.host)
+          if (way.token !== undefined) headers.push("proxy-authorization", way.token)
+        }
+        const dispatchOptions: undici.Dispatcher.DispatchOptions = {
+          origin,
+          // Absolute form to a forwarding proxy, without userinfo or fragment.
+          path: forward ? `${target.protocol}//${target.host}${request.pathUrl}` : request.pathUrl,
+          method: request.method as undici.Dispatcher.HttpMethod,
+          headers,
+          body: body as any,
+          headersTimeout: sendOptions.timeout.read ?? 0,
+          bodyTimeout: sendOptions.timeout.read ?? 0,
+          ...(options.keepAlive === false ? { reset: true } : {}),
+          // An https:// proxy is verified under its own name (never the target's, never an IP as SNI).
+          ...(forward && way.proxy!.protocol === "https:" && isIP(way.proxy!.hostname.replace(/^\[|\]$/g, "")) === 0
+            ? { servername: way.proxy!.hostname }
+            : {})
+        }
+        try {
+          entry.dispatcher.dispatch(dispatchOptions, handler as any)
+        } catch (error) {
+          handler.release()
+          handler.fail(classify(error, "connect", request, handler))
+        }
+        return Effect.sync(() => {
+          if (!handler.settled) {
+            handler.disarm()
+            handler.doAbort()
+            handler.cancel()
+          }
+        })
+      })
+
+    const stale = (error: RequestError.RequestError) =>
+      error._tag === "ConnectionError" &&
+      (error.code === "UND_ERR_SOCKET" || error.code === "ECONNRESET" || error.code === "EPIPE")
 
     const send = (
       request: PreparedRequest.PreparedRequest,
       sendOptions: Adapter.SendOptions
-    ): Effect.Effect<Adapter.RawResponse, RequestError.RequestError> =>
-      Effect.gen(function*() {
-        if (invalidOptions !== undefined) {
-          return yield* new RequestError.InvalidRequest({ message: `NodeAdapter: ${invalidOptions}`, request })
-        }
-        let target: URL
-        try {
-          target = new URL(request.url)
-        } catch {
-          return yield* new RequestError.InvalidURL({
+    ): Effect.Effect<Adapter.RawResponse, RequestError.RequestError> => {
+      if (invalidOptions !== undefined) {
+        return Effect.fail(new RequestError.InvalidRequest({ message: `NodeAdapter: ${invalidOptions}`, request }))
+      }
+      const target = targetOf(request.url)
+      if (target === undefined) {
+        return Effect.fail(
+          new RequestError.InvalidURL({
             message: `Invalid URL ${JSON.stringify(request.url)}`,
             url: request.url,
             request
           })
-        }
-        if (target.protocol !== "http:" && target.protocol !== "https:") {
-          return yield* new RequestError.InvalidSchema({
+        )
+      }
+      if (target.protocol !== "http:" && target.protocol !== "https:") {
+        return Effect.fail(
+          new RequestError.InvalidSchema({
             message: `No connection adapters were found for ${JSON.stringify(request.url)}`,
             url: request.url,
             request
           })
-        }
-        const way = yield* Either.mapLeft(
-          route(target, request, sendOptions.proxy),
-          (error) => new RequestError.InvalidProxyURL({ message: error.message, url: error.url, request })
         )
-        // TLS settings matter only where TLS is spoken: to an https origin (not through a forwarding
-        // proxy), or to an https:// proxy.
-        const originTls = target.protocol === "https:" && way.mode !== "forward"
-        const proxyTls = way.proxy?.protocol === "https:"
-        const entry = yield* dispatcherFor({
-          mode: way.mode,
-          proxy: way.proxy?.href,
-          token: way.token,
-          verify: originTls || proxyTls ? sendOptions.verify : true,
-          cert: originTls ? sendOptions.cert : undefined,
-          connectTimeout: sendOptions.timeout.connect
-        }).pipe(Effect.mapError((error) => withRequest(error, request)))
+      }
+      const routed = route(target, request, sendOptions.proxy)
+      if (Either.isLeft(routed)) {
+        return Effect.fail(
+          new RequestError.InvalidProxyURL({ message: routed.left.message, url: routed.left.url, request })
+        )
+      }
+      const way = routed.right
+      // TLS settings matter only where TLS is spoken: to an https origin (not through a forwarding
+      // proxy), or to an https:// proxy.
+      const originTls = target.protocol === "https:" && way.mode !== "forward"
+      const proxyTls = way.proxy?.protocol === "https:"
+      const key: Key = {
+        mode: way.mode,
+        proxy: way.proxy?.href,
+        token: way.token,
+        verify: originTls || proxyTls ? sendOptions.verify : true,
+        cert: originTls ? sendOptions.cert : undefined,
+        connectTimeout: sendOptions.timeout.connect
+      }
+      const go = (entry: Entry) => {
         const total = sendOptions.timeout.total
         const deadlineAt = total === undefined ? undefined : performance.now() + total
         const once = attempt(request, sendOptions, target, way, entry, deadlineAt)
         const canRetry = (options.retryStaleConnections ?? true) && IDEMPOTENT.has(request.method) &&
           Body.isReplayable(request.body)
-        return yield* canRetry
-          ? Effect.catchIf(
-            once,
-            (error) =>
-              error._tag === "ConnectionError" &&
-              (error.code === "UND_ERR_SOCKET" || error.code === "ECONNRESET" || error.code === "EPIPE"),
-            () => attempt(request, sendOptions, target, way, entry, deadlineAt)
-          )
+        return canRetry
+          ? Effect.catchIf(once, stale, () => attempt(request, sendOptions, target, way, entry, deadlineAt))
           : once
-      })
+      }
+      // The dispatcher used last, when the settings are the same: no Effect to look it up.
+      if (last !== undefined && !closed && sameKey(last.key, key)) return go(last.entry)
+      return Effect.flatMap(Effect.mapError(dispatcherFor(key), (error) => withRequest(error, request)), go)
+    }
 
     return { send, close: closeAll, enforcesDeadline: true } satisfies Adapter.Transport
   })

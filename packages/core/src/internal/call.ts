@@ -63,20 +63,32 @@ export const send = (
   request: PreparedRequest.PreparedRequest,
   options: Adapter.SendOptions,
   call: Call,
-  total: number | undefined
+  total: number | undefined,
+  /** The current time (the `Clock`'s, in ms) when the caller already has it. */
+  nowMillis?: number
 ): Effect.Effect<Adapter.RawResponse, RequestError.RequestError> => {
   if (total === undefined) return transport.send(request, options)
-  return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-    const deadline = call.deadline ??= { at: now + total, total }
-    const left = deadline.at - now
-    if (left <= 0) return Effect.fail(timeoutError(deadline.total, request, "total"))
-    const bounded: Adapter.SendOptions = { ...options, timeout: { ...options.timeout, total: left } }
-    if (transport.enforcesDeadline === true) return transport.send(request, bounded)
-    return transport.send(request, bounded).pipe(
-      Effect.timeoutFail({ duration: left, onTimeout: () => timeoutError(deadline.total, request, "headers") }),
-      Effect.map((raw) => ({ ...raw, body: boundBody(raw.body, deadline, request) }))
-    )
-  })
+  if (nowMillis !== undefined) return sendBy(transport, request, options, call, total, nowMillis)
+  return Effect.flatMap(Clock.currentTimeMillis, (now) => sendBy(transport, request, options, call, total, now))
+}
+
+const sendBy = (
+  transport: Adapter.Transport,
+  request: PreparedRequest.PreparedRequest,
+  options: Adapter.SendOptions,
+  call: Call,
+  total: number,
+  now: number
+): Effect.Effect<Adapter.RawResponse, RequestError.RequestError> => {
+  const deadline = call.deadline ??= { at: now + total, total }
+  const left = deadline.at - now
+  if (left <= 0) return Effect.fail(timeoutError(deadline.total, request, "total"))
+  const bounded: Adapter.SendOptions = { ...options, timeout: { ...options.timeout, total: left } }
+  if (transport.enforcesDeadline === true) return transport.send(request, bounded)
+  return transport.send(request, bounded).pipe(
+    Effect.timeoutFail({ duration: left, onTimeout: () => timeoutError(deadline.total, request, "headers") }),
+    Effect.map((raw) => ({ ...raw, body: boundBody(raw.body, deadline, request) }))
+  )
 }
 
 /** A body that fails with `Timeout` when the deadline passes while it is read. */

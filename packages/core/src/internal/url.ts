@@ -160,7 +160,28 @@ const safeDecode = (value: string): string => {
 export const prepareUrl = (
   rawUrl: string,
   params: ParamsInput | undefined
-): { readonly _tag: "Ok"; readonly value: PreparedUrl } | { readonly _tag: "Err"; readonly problem: UrlProblem } => {
+): PrepareResult => {
+  if (params !== undefined) return prepareUrlUncached(rawUrl, params)
+  const hit = prepared.get(rawUrl)
+  if (hit !== undefined) return hit
+  const result = prepareUrlUncached(rawUrl, undefined)
+  if (prepared.size >= 1024) prepared.clear()
+  prepared.set(rawUrl, result)
+  return result
+}
+
+/** The result of `prepareUrl`. */
+export type PrepareResult =
+  | { readonly _tag: "Ok"; readonly value: PreparedUrl }
+  | { readonly _tag: "Err"; readonly problem: UrlProblem }
+
+/** URLs prepared lately, without params (the same few URLs repeat in a client's life). */
+const prepared = new Map<string, PrepareResult>()
+
+const prepareUrlUncached = (
+  rawUrl: string,
+  params: ParamsInput | undefined
+): PrepareResult => {
   const err = (problem: UrlProblem) => ({ _tag: "Err" as const, problem })
   const url = rawUrl.replace(LEADING_SPACE, "")
   if (url.includes(":") && !url.toLowerCase().startsWith("http")) {
@@ -276,6 +297,11 @@ export const pathUrl = (url: string): string => {
 
 /** The URL without its fragment and credentials: what logs, messages and `Response.url` show. */
 export const displayUrl = (url: string): string => {
+  // Credentials need an "@" before the path: most URLs have none, and need no parsing.
+  const at = url.indexOf("@")
+  if (at === -1) return url
+  const slash = url.indexOf("/", url.indexOf("//") + 2)
+  if (slash !== -1 && slash < at) return url
   try {
     const parsed = new URL(url)
     if (parsed.username === "" && parsed.password === "") return url

@@ -238,6 +238,8 @@ class Decoder {
 const mapDecodeError = (context: Context) => (cause: unknown): RequestError.RequestError =>
   RequestError.isRequestError(cause) ? cause : decodeFailed(context, cause)
 
+const EMPTY = new Uint8Array(0)
+
 /**
  * The receiving end of one response body.
  */
@@ -258,6 +260,16 @@ export class BodyReader {
     private readonly encodings: Array<Coding> | "unknown",
     private readonly classify: (error: unknown) => RequestError.RequestError
   ) {}
+
+  /** The whole body when it already arrived and needs no decoding (the buffered fast path). */
+  unsafeReadIfDone(): Uint8Array | undefined {
+    if (!this.done || this.failure !== undefined || !this.identity || this.#stream !== undefined) return undefined
+    const declared = this.context.declaredLength
+    if (declared !== undefined && declared > this.context.limits.maxBodySize) return undefined
+    const chunks = this.chunks
+    this.chunks = []
+    return chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? EMPTY : Buffer.concat(chunks)
+  }
 
   /** undici: a chunk arrived; `false` asks undici to pause. */
   onData(chunk: Buffer, resume: () => void): boolean {
@@ -328,48 +340,84 @@ export class BodyReader {
     return out
   }
 
-  private waitForData: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.chunks.length > 0 || this.done) return resume(Effect.void)
-    this.wake = () => resume(Effect.void)
-    return Effect.sync(() => {
-      this.wake = undefined
-    })
-  })
+  #waitForData: Effect.Effect<void> | undefined
+  #pullRaw: Effect.Effect<Chunk.Chunk<Buffer>, Option.Option<RequestError.RequestError>> | undefined
+  #readAll: Effect.Effect<Uint8Array, RequestError.RequestError> | undefined
+  #stream: Stream.Stream<Uint8Array, RequestError.RequestError> | undefined
+  #close: Effect.Effect<void> | undefined
 
-  /** Chunks as they arrive (raw, before decoding); `None` at the end. */
-  private pullRaw: Effect.Effect<Chunk.Chunk<Buffer>, Option.Option<RequestError.RequestError>> = Effect.suspend(() => {
-    if (this.chunks.length > 0) return Effect.succeed(Chunk.unsafeFromArray(this.take()))
-    if (this.failure !== undefined) return Effect.fail(Option.some(this.failure))
-    if (this.done) return Effect.fail(Option.none())
-    return Effect.zipRight(this.waitForData, this.pullRaw)
-  })
+  // The Effects below are made on first use: most bodies are only ever read whole.
+
+  private get waitForData(): Effect.Effect<void> {
+    return this.#waitForData ??= this.makeWaitForData()
+  }
+
+  private get pullRaw(): Effect.Effect<Chunk.Chunk<Buffer>, Option.Option<RequestError.RequestError>> {
+    return this.#pullRaw ??= this.makePullRaw()
+  }
 
   /** The whole body, decoded. The fast path: no per-chunk Effects. */
-  readonly readAll: Effect.Effect<Uint8Array, RequestError.RequestError> = Effect.suspend(() => {
-    this.refuseDeclared()
-    this.collecting = true
-    if (this.paused) this.take().forEach((c) => this.chunks.push(c))
-    const finish = (): Effect.Effect<Uint8Array, RequestError.RequestError> => {
-      if (this.failure !== undefined) return Effect.fail(this.failure)
-      const raw = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
-      this.chunks = []
-      return this.decodeWhole(raw)
-    }
-    if (this.done) return finish()
-    return Effect.zipRight(
-      Effect.async<void>((resume) => {
-        const check = () => {
-          if (this.done) resume(Effect.void)
-          else this.wake = check
-        }
-        check()
-        return Effect.sync(() => {
-          this.wake = undefined
-        })
-      }),
-      Effect.suspend(finish)
-    )
-  })
+  get readAll(): Effect.Effect<Uint8Array, RequestError.RequestError> {
+    return this.#readAll ??= this.makeReadAll()
+  }
+
+  /** The body as a Stream (decoded), with backpressure. */
+  get stream(): Stream.Stream<Uint8Array, RequestError.RequestError> {
+    return this.#stream ??= this.makeStream()
+  }
+
+  /** Release: nothing to do after the body was read to the end; abort otherwise. */
+  get close(): Effect.Effect<void> {
+    return this.#close ??= this.makeClose()
+  }
+
+  private makeWaitForData(): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      if (this.chunks.length > 0 || this.done) return resume(Effect.void)
+      this.wake = () => resume(Effect.void)
+      return Effect.sync(() => {
+        this.wake = undefined
+      })
+    })
+  }
+
+  /** Chunks as they arrive (raw, before decoding); `None` at the end. */
+  private makePullRaw(): Effect.Effect<Chunk.Chunk<Buffer>, Option.Option<RequestError.RequestError>> {
+    return Effect.suspend(() => {
+      if (this.chunks.length > 0) return Effect.succeed(Chunk.unsafeFromArray(this.take()))
+      if (this.failure !== undefined) return Effect.fail(Option.some(this.failure))
+      if (this.done) return Effect.fail(Option.none())
+      return Effect.zipRight(this.waitForData, this.pullRaw)
+    })
+  }
+
+  private makeReadAll(): Effect.Effect<Uint8Array, RequestError.RequestError> {
+    return Effect.suspend(() => {
+      this.refuseDeclared()
+      this.collecting = true
+      if (this.paused) this.take().forEach((c) => this.chunks.push(c))
+      const finish = (): Effect.Effect<Uint8Array, RequestError.RequestError> => {
+        if (this.failure !== undefined) return Effect.fail(this.failure)
+        const raw = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+        this.chunks = []
+        return this.decodeWhole(raw)
+      }
+      if (this.done) return finish()
+      return Effect.zipRight(
+        Effect.async<void>((resume) => {
+          const check = () => {
+            if (this.done) resume(Effect.void)
+            else this.wake = check
+          }
+          check()
+          return Effect.sync(() => {
+            this.wake = undefined
+          })
+        }),
+        Effect.suspend(finish)
+      )
+    })
+  }
 
   private decodeWhole(raw: Uint8Array): Effect.Effect<Uint8Array, RequestError.RequestError> {
     if (this.identity || raw.length === 0) return Effect.succeed(raw)
@@ -386,44 +434,46 @@ export class BodyReader {
     }).pipe(Effect.ensuring(Effect.sync(() => decoder.destroy())))
   }
 
-  /** The body as a Stream (decoded), with backpressure. */
-  readonly stream: Stream.Stream<Uint8Array, RequestError.RequestError> = Stream.suspend(() => {
-    this.refuseDeclared()
-    const raw = Stream.repeatEffectChunkOption(this.pullRaw).pipe(
-      Stream.ensuring(Effect.sync(() => {
-        if (!this.done) {
-          this.done = true
-          this.abort()
-        }
-      }))
-    )
-    if (this.identity) return raw as Stream.Stream<Uint8Array, RequestError.RequestError>
-    if ((this.encodings as Array<Coding>).length > this.context.limits.maxEncodings) {
-      return Stream.fail(decodeFailed(this.context, new Error("too many content codings")))
-    }
-    const decoder = new Decoder(this.encodings as Array<Coding>, this.context)
-    const onError = mapDecodeError(this.context)
-    return raw.pipe(
-      Stream.mapEffect((chunk) => Effect.tryPromise({ try: () => decoder.write(chunk), catch: onError })),
-      Stream.concat(Stream.fromEffect(Effect.tryPromise({ try: () => decoder.end(), catch: onError }))),
-      Stream.mapConcat((pieces) => pieces.filter((p) => p.length > 0)),
-      Stream.ensuring(Effect.sync(() => decoder.destroy()))
-    )
-  })
+  private makeStream(): Stream.Stream<Uint8Array, RequestError.RequestError> {
+    return Stream.suspend(() => {
+      this.refuseDeclared()
+      const raw = Stream.repeatEffectChunkOption(this.pullRaw).pipe(
+        Stream.ensuring(Effect.sync(() => {
+          if (!this.done) {
+            this.done = true
+            this.abort()
+          }
+        }))
+      )
+      if (this.identity) return raw as Stream.Stream<Uint8Array, RequestError.RequestError>
+      if ((this.encodings as Array<Coding>).length > this.context.limits.maxEncodings) {
+        return Stream.fail(decodeFailed(this.context, new Error("too many content codings")))
+      }
+      const decoder = new Decoder(this.encodings as Array<Coding>, this.context)
+      const onError = mapDecodeError(this.context)
+      return raw.pipe(
+        Stream.mapEffect((chunk) => Effect.tryPromise({ try: () => decoder.write(chunk), catch: onError })),
+        Stream.concat(Stream.fromEffect(Effect.tryPromise({ try: () => decoder.end(), catch: onError }))),
+        Stream.mapConcat((pieces) => pieces.filter((p) => p.length > 0)),
+        Stream.ensuring(Effect.sync(() => decoder.destroy()))
+      )
+    })
+  }
 
-  /** Release: nothing to do after the body was read to the end; abort otherwise. */
-  readonly close: Effect.Effect<void> = Effect.sync(() => {
-    if (!this.done) {
-      this.done = true
-      this.failure ??= new RequestError.StreamConsumedError({
-        message: `The body of ${this.context.url} was released before it was read`,
-        request: this.context.request
-      })
-      this.abort()
-      this.notify()
-    }
-    this.chunks = []
-  })
+  private makeClose(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (!this.done) {
+        this.done = true
+        this.failure ??= new RequestError.StreamConsumedError({
+          message: `The body of ${this.context.url} was released before it was read`,
+          request: this.context.request
+        })
+        this.abort()
+        this.notify()
+      }
+      this.chunks = []
+    })
+  }
 }
 
 /** The request body the producer may read ahead of the socket. */
