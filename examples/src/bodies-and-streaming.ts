@@ -5,7 +5,7 @@
  *
  *   pnpm tsx examples/src/bodies-and-streaming.ts
  */
-import { Body, type Progress, Response, Session, SessionConfig } from "@effect-requests/core"
+import { Body, Response, Session, SessionConfig } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
 import { NodeSession } from "@effect-requests/node"
 import { NodeRuntime } from "@effect/platform-node"
@@ -14,6 +14,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { progressBar } from "./support/progress.js"
 
 const title = (text: string) => Console.log(`\n== ${text}`)
 const show = (label: string, value: unknown) =>
@@ -142,28 +143,12 @@ const decoding = Effect.gen(function*() {
   yield* show("no charset: apparentEncoding", `${latin1.apparentEncoding} → ${latin1.text}`)
 })
 
-const bar = (p: Progress.Progress) => {
-  const width = 30
-  const done = Math.round((p.fraction ?? 0) * width)
-  const mib = (n: number) => (n / 1024 / 1024).toFixed(0).padStart(4)
-  return `  [${"#".repeat(done)}${".".repeat(width - done)}] ${mib(p.transferred)} / ${mib(p.total ?? 0)} MiB  ${
-    (p.rate / 1024 / 1024).toFixed(0).padStart(5)
-  } MiB/s`
-}
-
 /** A large download with a progress bar, printed in place. */
 const download = Effect.gen(function*() {
   yield* title("Download progress")
   const httpbin = yield* Httpbin.Httpbin
   const size = 256 * 1024 * 1024
-  let lastPrint = 0
-  const onDownloadProgress = (p: Progress.Progress) =>
-    Effect.sync(() => {
-      const now = Date.now()
-      if (!p.done && now - lastPrint < 50) return
-      lastPrint = now
-      process.stdout.write(`\r${bar(p)}${p.done ? "\n" : ""}`)
-    })
+  const onDownloadProgress = progressBar()
   const total = yield* Effect.scoped(Effect.gen(function*() {
     const response = yield* Session.stream("GET", httpbin.url(`/bytes/${size}`), { onDownloadProgress })
     return yield* Stream.runFold(response.body, 0, (n, chunk) => n + chunk.length)

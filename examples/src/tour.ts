@@ -3,11 +3,13 @@
  *
  * Each section is a small program; read them top to bottom as an API tour.
  */
-import { type RequestError, Response, Session, SessionConfig } from "@effect-requests/core"
+import { Auth, type RequestError, Response, Session, SessionConfig } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
 import { NodeSession } from "@effect-requests/node"
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Stream } from "effect"
+import { makeCertificates, startProxy } from "./support/local.js"
+import { progressBar } from "./support/progress.js"
 
 const title = (text: string) => Console.log(`\n\x1b[1m== ${text}\x1b[0m`)
 const show = (label: string, value: unknown) =>
@@ -114,6 +116,75 @@ const overrides = Effect.gen(function*() {
   yield* show("outside", ((yield* outside.json) as { headers: Record<string, string> }).headers["X-App"])
 })
 
+/** Credentials never cross an origin: the same redirect to another host arrives without Authorization. */
+const credentials = Effect.gen(function*() {
+  yield* title("Redirects keep credentials at home")
+  const httpbin = yield* Httpbin.Httpbin
+  const other = yield* Httpbin.make({ host: "127.0.0.2" })
+  const auth = Auth.bearer("s3cr3t-token")
+  const authorization = (response: Response.Response) =>
+    Effect.map(
+      response.json,
+      (body) =>
+        (body as { headers: Record<string, string> }).headers["Authorization"] === undefined ? "stripped" : "sent"
+    )
+  const same = yield* Session.get(httpbin.url(`/redirect-to?url=${encodeURIComponent("/headers")}`), { auth })
+  yield* show("127.0.0.1 → 127.0.0.1", `Authorization ${yield* authorization(same)}`)
+  const cross = yield* Session.get(httpbin.url(`/redirect-to?url=${encodeURIComponent(other.url("/headers"))}`), {
+    auth
+  })
+  yield* show("127.0.0.1 → 127.0.0.2", `Authorization ${yield* authorization(cross)}`)
+  yield* show("the request, logged", String(cross.request))
+}).pipe(Effect.scoped)
+
+/** Digest auth answers the 401 challenge by itself; the challenge stays in the history. */
+const digest = Effect.gen(function*() {
+  yield* title("A digest login")
+  const httpbin = yield* Httpbin.Httpbin
+  const res = yield* Session.get(httpbin.url("/digest-auth/auth/user/passwd/SHA-256"), {
+    auth: Auth.digest("user", "passwd")
+  })
+  const body = (yield* res.json) as { authenticated: boolean; user: string }
+  yield* show("history → status", `${res.history.map((r) => r.status).join(", ")} → ${res.status}`)
+  yield* show("authenticated as", body.user)
+})
+
+/** A real forward proxy (the npm `proxy` package) and https against a CA made a moment ago. */
+const proxyAndTls = Effect.gen(function*() {
+  yield* title("Through a proxy, and https with a CA made on the spot")
+  const httpbin = yield* Httpbin.Httpbin
+  const pki = yield* makeCertificates
+  const secure = yield* Httpbin.make({ tls: { key: pki.serverKey, cert: pki.serverCert } })
+  const proxy = yield* startProxy
+  const proxied = yield* Session.get(httpbin.url("/get"), {
+    proxies: { http: proxy.url.replace("//", "//alice:s3cret@") }
+  })
+  const [logged] = (yield* httpbin.requests).slice(-1)
+  yield* show("via the proxy", `${proxied.status}; the proxy was asked "${proxy.seen.at(-1)}"`)
+  yield* show(
+    "Proxy-Auth at origin",
+    logged!.rawHeaders.some(([name]) => name.toLowerCase() === "proxy-authorization") ? "yes" : "no"
+  )
+  const verified = yield* Session.get(secure.url("/get"), { verify: pki.caCert })
+  yield* show("https, verify: our CA", `${verified.status} ${verified.reason}`)
+  const untrusted = yield* Effect.flip(Session.get(secure.url("/get")))
+  yield* show("https, system CAs", `${untrusted._tag}${"reason" in untrusted ? ` (${untrusted.reason})` : ""}`)
+}).pipe(Effect.scoped)
+
+/** A large download, streamed: constant memory, and a progress bar. */
+const download = Effect.gen(function*() {
+  yield* title("Download progress")
+  const httpbin = yield* Httpbin.Httpbin
+  const size = 64 * 1024 * 1024
+  const total = yield* Effect.scoped(Effect.gen(function*() {
+    const response = yield* Session.stream("GET", httpbin.url(`/bytes/${size}`), {
+      onDownloadProgress: progressBar()
+    })
+    return yield* Stream.runFold(response.body, 0, (n, chunk) => n + chunk.length)
+  }))
+  yield* show("downloaded", `${total} bytes, streamed`)
+})
+
 const program = Effect.gen(function*() {
   const httpbin = yield* Httpbin.Httpbin
   yield* Console.log(`effect-requests tour — embedded httpbin at ${httpbin.origin}`)
@@ -124,6 +195,10 @@ const program = Effect.gen(function*() {
   yield* typedErrors
   yield* raiseForStatus
   yield* overrides
+  yield* credentials
+  yield* digest
+  yield* proxyAndTls
+  yield* download
   yield* Console.log("\nDone. More programs in examples/src/.")
 })
 

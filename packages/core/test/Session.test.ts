@@ -332,3 +332,78 @@ describe("Session adapters", () => {
       assert.strictEqual(missing.message, "No connection adapters were found for \"gopher://x\"")
     }))
 })
+
+describe("the lean path and the general loop agree", () => {
+  // A no-op response hook sends a call through the general loop; without hooks it takes the lean path.
+  const viaGeneral = { hooks: { response: () => Effect.void } }
+  const chain: Adapter.Handler = (request) => {
+    const u = new URL(request.url)
+    switch (u.pathname) {
+      case "/start":
+        return Effect.succeed({
+          status: 303,
+          headers: [["location", "/two"], ["set-cookie", "a=1"]],
+          body: "see other"
+        })
+      case "/two":
+        return Effect.succeed({ status: 307, headers: { location: "//other.test/three?x=1" } })
+      case "/three":
+        return Effect.succeed({ status: 302, headers: { location: "/four#frag" }, body: "x".repeat(10) })
+      case "/loop":
+        return Effect.succeed({ status: 302, headers: { location: "/loop" } })
+      default:
+        return Effect.succeed({ status: 200, headers: { "content-type": "text/plain" }, body: "done" })
+    }
+  }
+  const observe = (options: Session.RequestOptions) =>
+    Effect.map(
+      run(
+        Session.post("http://h/start#orig", { data: "payload", auth: Auth.bearer("tok"), ...options }),
+        undefined,
+        chain
+      ),
+      ([response, seen]) => ({
+        status: response.status,
+        url: response.url,
+        text: response.text,
+        history: response.history.map((r) => ({
+          status: r.status,
+          url: r.url,
+          content: r.text,
+          previous: r.history.map((h) => h.url)
+        })),
+        sent: seen.map((s) => ({
+          method: s.request.method,
+          url: s.request.url,
+          body: decode(s.body),
+          authorization: s.request.headers.get("authorization"),
+          cookie: s.request.headers.get("cookie")
+        }))
+      })
+    )
+
+  it.effect("redirect chains give the same responses, history and requests", () =>
+    Effect.gen(function*() {
+      const lean = yield* observe({})
+      const general = yield* observe(viaGeneral)
+      assert.deepStrictEqual(lean, general)
+      assert.deepStrictEqual(lean.history.map((h) => h.status), [303, 307, 302])
+      assert.deepStrictEqual(lean.history[2]!.previous, [lean.history[0]!.url, lean.history[1]!.url])
+      assert.strictEqual(lean.sent[1]!.method, "GET")
+      assert.strictEqual(lean.sent[1]!.cookie, "a=1")
+      assert.isUndefined(lean.sent[2]!.authorization)
+      assert.strictEqual(lean.url, "http://other.test/four#frag")
+    }))
+
+  it.effect("too many redirects fail the same way", () =>
+    Effect.gen(function*() {
+      const [lean, general] = yield* Effect.all([
+        Effect.flip(run(Session.get("http://h/loop"), { maxRedirects: 3 }, chain)),
+        Effect.flip(run(Session.get("http://h/loop", viaGeneral), { maxRedirects: 3 }, chain))
+      ])
+      assert.strictEqual(lean._tag, "TooManyRedirects")
+      assert.strictEqual(general._tag, "TooManyRedirects")
+      assert.strictEqual(lean.message, general.message)
+      assert.strictEqual(lean.response?.history.length, general.response?.history.length)
+    }))
+})

@@ -405,12 +405,15 @@ export const make = (parts: Parts) => {
   const leanChain = (
     initial: PreparedRequest.PreparedRequest,
     resolved: Resolved,
-    tracked: { current: Response.StreamingResponse | undefined }
+    tracked: { current: Response.StreamingResponse | undefined },
+    release: (
+      effect: Effect.Effect<Response.Head, RequestError.RequestError>
+    ) => Effect.Effect<Response.Head, RequestError.RequestError>
   ): Effect.Effect<Response.Head, RequestError.RequestError> =>
     Effect.withFiberRuntime((fiber) => {
       const { call, config } = resolved
       if (call.tracing !== false || config.telemetry.propagation !== "none") {
-        return general(initial, resolved, "buffered", tracked, undefined)
+        return release(general(initial, resolved, "buffered", tracked, undefined))
       }
       const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
       const total = resolved.timeout.total
@@ -450,7 +453,7 @@ export const make = (parts: Parts) => {
             // `next` is computed by the general loop: continue there with this exchange.
             const first = new Response.StreamingResponse({ ...headFields(request, raw, elapsed), source: raw.body })
             tracked.current = first
-            return general(request, resolved, "buffered", tracked, first)
+            return release(general(request, resolved, "buffered", tracked, first))
           }
           const done = (content: Uint8Array) =>
             new Response.Response({
@@ -519,11 +522,14 @@ export const make = (parts: Parts) => {
     if (length !== undefined && declared >= 0 && declared <= DRAIN_LIMIT) {
       return raw.body.readAll.pipe(
         Effect.map(entry),
-        Effect.catchAll(() => Effect.as(raw.body.close, entry(new Uint8Array(0))))
+        Effect.catchAll(() => Effect.as(raw.body.close, entry(new Uint8Array(0)))),
+        Effect.onInterrupt(() => raw.body.close)
       )
     }
     const streaming = new Response.StreamingResponse({ ...headFields(request, raw, elapsed), source: raw.body })
-    return Effect.map(drain(streaming, []), (drained) => entry(drained.content))
+    return Effect.map(drain(streaming, []), (drained) => entry(drained.content)).pipe(
+      Effect.onInterrupt(() => raw.body.close)
+    )
   }
 
   /** The whole call (see the module docs). */
@@ -536,19 +542,18 @@ export const make = (parts: Parts) => {
     RequestError.RequestError
   > => {
     const tracked: { current: Response.StreamingResponse | undefined } = { current: undefined }
-    const chain = mode === "buffered" && lean(initial, resolved)
-      ? leanChain(initial, resolved, tracked)
-      : general(initial, resolved, mode, tracked, undefined)
-    // The total deadline is enforced per exchange (see `internal/call`); spans and metrics wrap the call.
-    const observed = Telemetry.call(initial, resolved.call, resolved.config.telemetry, chain)
-    // Release the last hop on failure (and, buffered, always: a no-op once its body was read).
-    const released = Effect.onExit(
-      observed,
-      (exit) =>
+    // Release the last hop the general loop saw on failure (and, buffered, always: a no-op once
+    // its body was read). The lean path releases its own exchanges.
+    const release = (effect: Effect.Effect<Response.Head, RequestError.RequestError>) =>
+      Effect.onExit(effect, (exit) =>
         (exit._tag === "Failure" || mode === "buffered") && tracked.current !== undefined
           ? tracked.current.close
-          : Effect.void
-    )
+          : Effect.void)
+    const chain = mode === "buffered" && lean(initial, resolved)
+      ? leanChain(initial, resolved, tracked, release)
+      : release(general(initial, resolved, mode, tracked, undefined))
+    // The total deadline is enforced per exchange (see `internal/call`); spans and metrics wrap the call.
+    const released = Telemetry.call(initial, resolved.call, resolved.config.telemetry, chain)
     const result = initial.hooks.error.length === 0
       ? released
       : Effect.tapError(released, (error) => Hooks.dispatchError(initial.hooks, error, initial))
