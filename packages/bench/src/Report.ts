@@ -142,6 +142,9 @@ interface ClientInfo {
 /** How the numbers were taken, for the Markdown report. */
 const METHOD: ReadonlyArray<string> = [
   "One process measures; httpbin runs in a child process on the same machine (127.0.0.1), so both share its cores.",
+  "Our packages are loaded from their TypeScript sources with the types stripped by esbuild and nothing else " +
+  "(`loader/hooks.mjs`), as `tsc` would emit them: tsx's `keepNames` would add a `__name()` call to every " +
+  "closure our request path creates, a cost no published build pays.",
   "Interleaved rounds: in each round every client runs every scenario once, clients in an order that rotates " +
   "from round to round. Throughput is the median over the rounds; the ratio is the median of the per-round ratios " +
   "to undici's run of the same round.",
