@@ -154,6 +154,20 @@ const guard = <A>(
       })
     ))
 
+/** Run hooks in order, each seeing what the one before returned (`undefined` keeps the value). */
+const replacing = <A>(
+  kind: "request" | "response",
+  hooks: ReadonlyArray<(value: A) => Effect.Effect<A | void, RequestError.RequestError>>,
+  value: A
+): Effect.Effect<A, RequestError.RequestError> =>
+  hooks.length === 0
+    ? Effect.succeed(value)
+    : Effect.reduce(hooks, value, (current, hook) =>
+      Effect.map(
+        guard(kind, Effect.suspend(() => hook(current))),
+        (next) => (next === undefined ? current : next as A)
+      ))
+
 /**
  * Run `response` hooks in order; a returned value replaces the response for the hooks after it
  * (requests' `dispatch_hook`).
@@ -164,17 +178,7 @@ const guard = <A>(
 export const dispatchResponse = (
   hooks: Hooks,
   response: Response.Head
-): Effect.Effect<Response.Head, RequestError.RequestError> =>
-  hooks.response.length === 0
-    ? Effect.succeed(response)
-    : Effect.reduce(hooks.response, response, (current, hook) =>
-      Effect.map(
-        guard(
-          "response",
-          Effect.suspend(() => hook(current))
-        ),
-        (next) => (next === undefined ? current : next)
-      ))
+): Effect.Effect<Response.Head, RequestError.RequestError> => replacing("response", hooks.response, response)
 
 /**
  * Run `request` hooks in order; a returned request replaces the current one.
@@ -186,16 +190,7 @@ export const dispatchRequest = (
   hooks: Hooks,
   request: PreparedRequest.PreparedRequest
 ): Effect.Effect<PreparedRequest.PreparedRequest, RequestError.RequestError> =>
-  hooks.request.length === 0
-    ? Effect.succeed(request)
-    : Effect.reduce(hooks.request, request, (current, hook) =>
-      Effect.map(
-        guard(
-          "request",
-          Effect.suspend(() => hook(current))
-        ),
-        (next) => (next === undefined ? current : next)
-      ))
+  replacing("request", hooks.request, request)
 
 /**
  * Run `redirect` hooks; `false` from any of them stops the chain.

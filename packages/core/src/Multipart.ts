@@ -23,6 +23,7 @@
 import type { FileSystem } from "@effect/platform"
 import { Effect, Option, Predicate, Stream } from "effect"
 import * as Body from "./Body.js"
+import { concatBytes } from "./internal/bytes.js"
 import * as RequestError from "./RequestError.js"
 
 /**
@@ -169,17 +170,6 @@ const COALESCE = 64 * 1024
 /** A body made only of bytes, up to this size, is sent as one `Bytes` body. */
 const INLINE = 1024 * 1024
 
-const join = (pieces: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  if (pieces.length === 1) return pieces[0]!
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const p of pieces) {
-    out.set(p, offset)
-    offset += p.length
-  }
-  return out
-}
-
 /**
  * Encode parts as a `multipart/form-data` body (urllib3's `encode_multipart_formdata`, streamed).
  * Gives the body and its `Content-Type` (`multipart/form-data; boundary=...`).
@@ -212,7 +202,7 @@ export const encodeParts = (
       let replayable = true
       let onlyBytes = true
       const flush = () => {
-        if (small.length > 0) segments.push(join(small, smallSize))
+        if (small.length > 0) segments.push(concatBytes(small, smallSize))
         small = []
         smallSize = 0
       }
@@ -246,7 +236,7 @@ export const encodeParts = (
       flush()
       const contentType = `multipart/form-data; boundary=${b}`
       if (onlyBytes && total !== undefined && total <= INLINE) {
-        const bytes = join(segments as Array<Uint8Array>, total)
+        const bytes = concatBytes(segments as Array<Uint8Array>, total)
         return Effect.succeed({ body: Body.bytes(bytes), contentType })
       }
       const make = () =>

@@ -20,6 +20,7 @@
 import { Chunk, Duration, Effect, type Option, ParseResult, Schema, Stream } from "effect"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Headers from "./Headers.js"
+import { concatBytes } from "./internal/bytes.js"
 import * as lines from "./internal/lines.js"
 import * as text from "./internal/text.js"
 import * as url from "./internal/url.js"
@@ -697,16 +698,4 @@ export const parseHeaderLinks = (value: string): ReadonlyArray<Link> => {
  * @category utils
  */
 export const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Effect.Effect<Uint8Array, E, R> =>
-  Effect.map(Stream.runCollect(stream), (chunks) => {
-    const array = Chunk.toReadonlyArray(chunks)
-    if (array.length === 1) return array[0]!
-    let size = 0
-    for (const c of array) size += c.length
-    const out = new Uint8Array(size)
-    let offset = 0
-    for (const c of array) {
-      out.set(c, offset)
-      offset += c.length
-    }
-    return out
-  })
+  Effect.map(Stream.runCollect(stream), (chunks) => concatBytes(Chunk.toReadonlyArray(chunks)))

@@ -7,24 +7,14 @@
  *
  * @internal
  */
+import { concatBytes } from "./bytes.js"
 
 const EMPTY = new Uint8Array(0)
-
-const concatAll = (parts: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
 
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
   if (a.length === 0) return b
   if (b.length === 0) return a
-  return concatAll([a, b], a.length + b.length)
+  return concatBytes([a, b], a.length + b.length)
 }
 
 /**
@@ -61,7 +51,7 @@ export class Rechunker {
   }
 
   private flush(): Uint8Array {
-    const out = concatAll(this.parts, this.buffered)
+    const out = concatBytes(this.parts, this.buffered)
     this.parts = []
     this.buffered = 0
     return out

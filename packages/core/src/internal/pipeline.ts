@@ -27,6 +27,7 @@ import * as Retry from "../Retry.js"
 import type * as Session from "../Session.js"
 import * as SessionConfig from "../SessionConfig.js"
 import * as Telemetry from "../Telemetry.js"
+import { concatBytes } from "./bytes.js"
 import * as Call from "./call.js"
 
 /** Settings resolved for one call. */
@@ -206,16 +207,7 @@ export const make = (parts: Parts) => {
         Effect.catchAll(() => Effect.sync(() => (complete = false)))
       )
       yield* response.close
-      let content = new Uint8Array(0)
-      if (complete) {
-        content = new Uint8Array(size)
-        let offset = 0
-        for (const c of chunks) {
-          content.set(c, offset)
-          offset += c.length
-        }
-      }
-      return finish(content)
+      return finish(complete && chunks.length > 0 ? concatBytes(chunks, size) : new Uint8Array(0))
     })
   }
 
