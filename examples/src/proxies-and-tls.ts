@@ -8,10 +8,11 @@
 import { Auth, Session } from "@effect-requests/core"
 import type { RequestError } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
+import * as TestCertificates from "@effect-requests/httpbin/TestCertificates"
 import { NodeAdapter, NodeSession } from "@effect-requests/node"
 import { NodeRuntime } from "@effect/platform-node"
 import { ConfigProvider, Console, Effect, Layer } from "effect"
-import { makeCertificates, startProxy } from "./support/local.js"
+import { startProxy } from "./support/local.js"
 
 const title = (text: string) => Console.log(`\n\x1b[1m== ${text}\x1b[0m`)
 const show = (label: string, value: unknown) =>
@@ -21,7 +22,7 @@ const failure = (error: RequestError.RequestError) =>
 
 const program = Effect.gen(function*() {
   const httpbin = yield* Httpbin.Httpbin
-  const pki = yield* makeCertificates
+  const pki = yield* TestCertificates.make
   const secure = yield* Httpbin.make({ tls: { key: pki.serverKey, cert: pki.serverCert } })
   const proxy = yield* startProxy
   const withCredentials = proxy.url.replace("//", "//alice:s3cret@")

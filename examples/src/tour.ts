@@ -5,10 +5,11 @@
  */
 import { Auth, type RequestError, Response, Session, SessionConfig } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
+import * as TestCertificates from "@effect-requests/httpbin/TestCertificates"
 import { NodeSession } from "@effect-requests/node"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Stream } from "effect"
-import { makeCertificates, startProxy } from "./support/local.js"
+import { startProxy } from "./support/local.js"
 import { progressBar } from "./support/progress.js"
 
 const title = (text: string) => Console.log(`\n\x1b[1m== ${text}\x1b[0m`)
@@ -153,7 +154,7 @@ const digest = Effect.gen(function*() {
 const proxyAndTls = Effect.gen(function*() {
   yield* title("Through a proxy, and https with a CA made on the spot")
   const httpbin = yield* Httpbin.Httpbin
-  const pki = yield* makeCertificates
+  const pki = yield* TestCertificates.make
   const secure = yield* Httpbin.make({ tls: { key: pki.serverKey, cert: pki.serverCert } })
   const proxy = yield* startProxy
   const proxied = yield* Session.get(httpbin.url("/get"), {

@@ -1,7 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { Httpbin } from "../src/index.js"
-import { makePki } from "./utils/certs.js"
+import { makePki } from "../src/TestCertificates.js"
 import { fetchAll } from "./utils/fetch.js"
 import { exchange, get, headersOf, parseResponse, type Target } from "./utils/raw.js"
 
@@ -44,7 +44,7 @@ layer(Httpbin.layerOptions({
       assert.isTrue(body.authorized)
       assert.strictEqual(body.subject.CN, "test client")
       assert.strictEqual(body.subject.O, "effect-requests")
-      assert.strictEqual(body.issuer.CN, "httpbin test CA")
+      assert.strictEqual(body.issuer.CN, "effect-requests test CA")
       assert.isNull(body.authorizationError)
     }))
 

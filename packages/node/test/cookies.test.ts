@@ -1,10 +1,10 @@
 import { type Adapter, type CookieJar, Session } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
+import { makePki, type TestPki } from "@effect-requests/httpbin/TestCertificates"
 import { NodeAdapter, NodeSession } from "@effect-requests/node"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option, TestClock } from "effect"
 import { emptyEnv } from "./utils/layers.js"
-import { makePki, type TestPki } from "./utils/pki.js"
 
 /** Three origins: http on 127.0.0.1 (also reachable as localhost), http on 127.0.0.2, https on 127.0.0.1. */
 class Servers extends Context.Tag("test/Servers")<Servers, {

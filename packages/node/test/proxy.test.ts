@@ -6,11 +6,11 @@ import { Auth, type Response, Session } from "@effect-requests/core"
 import type { RequestError } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
 import type { HttpbinService } from "@effect-requests/httpbin/Httpbin"
+import { makePki } from "@effect-requests/httpbin/TestCertificates"
 import { NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { emptyEnv } from "./utils/layers.js"
-import { makePki } from "./utils/pki.js"
 import { closedPort, httpProxy, silentServer, socksProxy } from "./utils/proxies.js"
 
 const pki = await makePki()

@@ -1,10 +1,10 @@
 import { Auth, Session, SessionState } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
+import { makePki } from "@effect-requests/httpbin/TestCertificates"
 import { NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { emptyEnv } from "./utils/layers.js"
-import { makePki } from "./utils/pki.js"
 
 interface Echo {
   readonly args: Record<string, string | Array<string>>

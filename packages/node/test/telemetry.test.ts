@@ -4,11 +4,11 @@
  */
 import { Session, Telemetry } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
+import { makePki } from "@effect-requests/httpbin/TestCertificates"
 import { NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, MetricLabel, Option, Stream, Tracer } from "effect"
 import { emptyEnv } from "./utils/layers.js"
-import { makePki } from "./utils/pki.js"
 
 const pki = await makePki()
 

@@ -6,6 +6,7 @@
 import { Session } from "@effect-requests/core"
 import type { RequestError } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
+import { makePki } from "@effect-requests/httpbin/TestCertificates"
 import { NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
@@ -13,7 +14,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { emptyEnv } from "./utils/layers.js"
-import { makePki } from "./utils/pki.js"
 
 const pki = await makePki()
 

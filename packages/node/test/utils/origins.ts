@@ -5,12 +5,12 @@
  */
 import type { Adapter, CookieJar, Session, SessionConfig } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
+import { makePki } from "@effect-requests/httpbin/TestCertificates"
 import { NodeSession } from "@effect-requests/node"
 import { ConfigProvider, Context, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { makePki } from "./pki.js"
 
 export interface Origins {
   /** http://127.0.0.1:A */

@@ -1,20 +1,35 @@
 /**
- * Throwaway TLS material made in memory for each test run (nothing is written to disk, no key
- * material is committed): a CA, server certificates (valid for 127.0.0.1 and localhost, one for
- * another name, one expired), a client certificate signed by the CA, an encrypted client key, and
- * a client certificate from a CA the server does not trust.
+ * Throwaway TLS material for tests and demos, made in memory on each call (nothing is written to
+ * disk, no key material is ever committed): a CA; server certificates for 127.0.0.1 and
+ * `localhost` (a valid one, one for another name, an expired one); a client certificate signed by
+ * the CA, also with its key encrypted under a passphrase; and a client certificate from a CA the
+ * server does not trust. ECDSA P-256 keys, PEM strings, through `@peculiar/x509` on WebCrypto.
+ *
+ * ```ts
+ * const pki = yield* TestCertificates.make
+ * const server = yield* Httpbin.make({ tls: { key: pki.serverKey, cert: pki.serverCert } })
+ * ```
+ *
+ * @since 0.1.0
  */
 import "reflect-metadata"
 import * as x509 from "@peculiar/x509"
+import { Effect } from "effect"
 import { createPrivateKey, webcrypto } from "node:crypto"
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const
 
-/** PEM strings of the generated material. */
+/**
+ * PEM strings of the generated material.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface TestPki {
   readonly caCert: string
+  /** For 127.0.0.1 and `localhost`. */
   readonly serverKey: string
   readonly serverCert: string
   /** Valid, but for the name `other.invalid` only. */
@@ -25,7 +40,7 @@ export interface TestPki {
   readonly expiredCert: string
   readonly clientKey: string
   readonly clientCert: string
-  /** The client key encrypted with `passphrase`. */
+  /** The client key encrypted (AES-256-CBC, PKCS#8) with `passphrase`. */
   readonly clientKeyEncrypted: string
   readonly passphrase: string
   /** A client certificate signed by a CA the server does not trust. */
@@ -88,7 +103,14 @@ const serverNames = (names: ReadonlyArray<x509.JsonGeneralName>) => [
   new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])
 ]
 
-/** Generate a fresh PKI. */
+const clientUse = () => [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])]
+
+/**
+ * A fresh PKI, as a promise.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const makePki = async (): Promise<TestPki> => {
   const ca = await selfSignedCa("CN=effect-requests test CA")
   const stranger = await selfSignedCa("CN=stranger CA")
@@ -96,12 +118,8 @@ export const makePki = async (): Promise<TestPki> => {
   const server = await leaf(ca, "CN=127.0.0.1", "02", serverNames(loopback))
   const wrongHost = await leaf(ca, "CN=other.invalid", "05", serverNames([{ type: "dns", value: "other.invalid" }]))
   const old = await leaf(ca, "CN=127.0.0.1", "06", serverNames(loopback), expired())
-  const client = await leaf(ca, "CN=test client,O=effect-requests", "03", [
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])
-  ])
-  const strangerClient = await leaf(stranger, "CN=stranger", "04", [
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])
-  ])
+  const client = await leaf(ca, "CN=test client,O=effect-requests", "03", clientUse())
+  const strangerClient = await leaf(stranger, "CN=stranger", "04", clientUse())
   const passphrase = "correct horse battery staple"
   const clientKeyEncrypted = createPrivateKey(client.key).export({
     type: "pkcs8",
@@ -125,3 +143,11 @@ export const makePki = async (): Promise<TestPki> => {
     strangerCert: strangerClient.cert
   }
 }
+
+/**
+ * A fresh PKI, as an Effect.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<TestPki> = Effect.promise(makePki)
