@@ -4,20 +4,20 @@
  */
 import { Session, SessionConfig } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
-import { NodeSession } from "@effect-requests/node"
+import { type NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { emptyEnv } from "./utils/layers.js"
+import { inSession } from "./utils/layers.js"
 import { httpProxy, socksProxy } from "./utils/proxies.js"
 
-const inSession = <A, E, R>(
+const inEnv = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   env: ReadonlyArray<readonly [string, string]>,
   options: NodeSession.Options = {}
-) => Effect.provide(effect, NodeSession.layer(options).pipe(Layer.provide(emptyEnv(env)), Layer.orDie))
+) => inSession(effect, options, env)
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(path.join(tmpdir(), "effect-requests-env-"))),
@@ -30,7 +30,7 @@ describe("environment", () => {
       const httpbin = yield* Httpbin.make()
       const proxy = yield* httpProxy()
       const url = httpbin.url("/get")
-      yield* inSession(
+      yield* inEnv(
         Effect.gen(function*() {
           yield* Session.get(url)
           yield* SessionConfig.locally(Session.get(url), { trustEnv: false })
@@ -49,7 +49,7 @@ describe("environment", () => {
       const httpbin = yield* Httpbin.make()
       const socks = yield* socksProxy()
       const env = [["ALL_PROXY", `socks5h://127.0.0.1:${socks.port}`], ["NO_PROXY", "localhost"]] as const
-      yield* inSession(
+      yield* inEnv(
         Effect.zip(
           Session.get(httpbin.url("/get")),
           Session.get(`http://localhost:${httpbin.port}/get`)
@@ -67,7 +67,7 @@ describe("environment", () => {
       const netrc = path.join(dir, "netrc")
       writeFileSync(netrc, "machine 127.0.0.1 login alice password s3cret\n")
       const url = httpbin.url("/basic-auth/alice/s3cret")
-      const [trusted, untrusted] = yield* inSession(
+      const [trusted, untrusted] = yield* inEnv(
         Effect.all([Session.get(url), SessionConfig.locally(Session.get(url), { trustEnv: false })]),
         [["NETRC", netrc]]
       )
@@ -79,13 +79,13 @@ describe("environment", () => {
       const httpbin = yield* Httpbin.make()
       const home = yield* tempDir
       writeFileSync(path.join(home, ".netrc"), "machine 127.0.0.1 login bob password pw\n")
-      const response = yield* inSession(Session.get(httpbin.url("/basic-auth/bob/pw")), [["HOME", home]])
+      const response = yield* inEnv(Session.get(httpbin.url("/basic-auth/bob/pw")), [["HOME", home]])
       assert.strictEqual(response.status, 200)
     }))
 
   it.scoped("answers Session.mergeEnvironmentSettings from the environment the session read", () =>
     Effect.gen(function*() {
-      const merged = yield* inSession(
+      const merged = yield* inEnv(
         Effect.all([
           Session.mergeEnvironmentSettings("https://api.test/"),
           Session.mergeEnvironmentSettings("https://internal.test/"),

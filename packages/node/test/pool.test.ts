@@ -5,16 +5,10 @@
 import { Session } from "@effect-requests/core"
 import type { RequestError } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
-import { NodeAdapter, NodeSession } from "@effect-requests/node"
+import { NodeAdapter } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope } from "effect"
-import { emptyEnv } from "./utils/layers.js"
-
-const session = (options: NodeSession.Options = {}) =>
-  NodeSession.layer(options).pipe(Layer.provide(emptyEnv()), Layer.orDie)
-
-const inSession = <A, E, R>(effect: Effect.Effect<A, E, R>, options?: NodeSession.Options) =>
-  Effect.provide(effect, session(options))
+import { Effect, Exit, Fiber, Scope } from "effect"
+import { inSession } from "./utils/layers.js"
 
 const sockets = (httpbin: Httpbin.HttpbinService) => Effect.map(httpbin.requests, (log) => log.map((r) => r.socketId))
 

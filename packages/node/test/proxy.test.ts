@@ -7,22 +7,13 @@ import type { RequestError } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
 import type { HttpbinService } from "@effect-requests/httpbin/Httpbin"
 import { makePki } from "@effect-requests/httpbin/TestCertificates"
-import { NodeSession } from "@effect-requests/node"
+import { type NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { emptyEnv } from "./utils/layers.js"
+import { Effect } from "effect"
+import { inSession } from "./utils/layers.js"
 import { closedPort, httpProxy, silentServer, socksProxy } from "./utils/proxies.js"
 
 const pki = await makePki()
-
-const session = (options: NodeSession.Options = {}, env: ReadonlyArray<readonly [string, string]> = []) =>
-  NodeSession.layer(options).pipe(Layer.provide(emptyEnv(env)), Layer.orDie)
-
-const inSession = <A, E>(
-  effect: Effect.Effect<A, E, Session.Session>,
-  options?: NodeSession.Options,
-  env?: ReadonlyArray<readonly [string, string]>
-) => Effect.provide(effect, session(options, env))
 
 const headerNames = (httpbin: HttpbinService) =>
   Effect.map(httpbin.requests, (log) => log.map((r) => r.rawHeaders.map(([name]) => name.toLowerCase())))

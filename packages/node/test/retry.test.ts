@@ -5,15 +5,12 @@
  */
 import { RequestError, Retry, Session } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
-import { NodeSession } from "@effect-requests/node"
+import { type NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { emptyEnv } from "./utils/layers.js"
-
-const session = (options?: NodeSession.Options) =>
-  NodeSession.layer(options).pipe(Layer.provide(emptyEnv()), Layer.orDie)
+import { nodeSession as session } from "./utils/layers.js"
 
 /**
  * One connection per origin, so that the request after `/fault/close-on-next` goes out on the

@@ -5,15 +5,11 @@
 import { Session, Telemetry } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
 import { makePki } from "@effect-requests/httpbin/TestCertificates"
-import { NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, MetricLabel, Option, Stream, Tracer } from "effect"
-import { emptyEnv } from "./utils/layers.js"
+import { nodeSession as session } from "./utils/layers.js"
 
 const pki = await makePki()
-
-const session = (options?: NodeSession.Options) =>
-  NodeSession.layer(options).pipe(Layer.provide(emptyEnv()), Layer.orDie)
 
 interface Recorded {
   readonly name: string

@@ -5,15 +5,11 @@
  */
 import { RequestError, Session } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
-import { NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import * as net from "node:net"
 import { Worker } from "node:worker_threads"
-import { emptyEnv } from "./utils/layers.js"
-
-const session = (options?: NodeSession.Options) =>
-  NodeSession.layer(options).pipe(Layer.provide(emptyEnv()), Layer.orDie)
+import { nodeSession as session } from "./utils/layers.js"
 
 /**
  * A loopback listener that never accepts: it listens with a backlog of 1 in a worker thread whose

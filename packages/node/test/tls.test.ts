@@ -7,24 +7,15 @@ import { Session } from "@effect-requests/core"
 import type { RequestError } from "@effect-requests/core"
 import { Httpbin } from "@effect-requests/httpbin"
 import { makePki } from "@effect-requests/httpbin/TestCertificates"
-import { NodeSession } from "@effect-requests/node"
+import { type NodeSession } from "@effect-requests/node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { emptyEnv } from "./utils/layers.js"
+import { inSession } from "./utils/layers.js"
 
 const pki = await makePki()
-
-const session = (options: NodeSession.Options = {}, env: ReadonlyArray<readonly [string, string]> = []) =>
-  NodeSession.layer(options).pipe(Layer.provide(emptyEnv(env)), Layer.orDie)
-
-const inSession = <A, E>(
-  effect: Effect.Effect<A, E, Session.Session>,
-  options?: NodeSession.Options,
-  env?: ReadonlyArray<readonly [string, string]>
-) => Effect.provide(effect, session(options, env))
 
 /** A temporary directory with the PKI's PEM files, removed with the scope. */
 const files = Effect.acquireRelease(
