@@ -53,18 +53,18 @@ export interface Options {
 }
 
 /**
- * The default sizes: about 3.5 minutes on 2 idle cores (much longer when the machine is busy).
+ * The default sizes: about 4 minutes on 2 idle cores (much longer when the machine is busy).
  *
  * @since 0.1.0
  * @category options
  */
 export const defaults: Options = {
-  rounds: 5,
+  rounds: 7,
   sequential: 2_000,
   concurrent: 5_000,
   concurrency: 64,
   downloadBytes: 256 * MiB,
-  redirectChains: 300,
+  redirectChains: 500,
   hops: 5,
   uploadBytes: 64 * MiB,
   chunkSize: 64 * KiB,
