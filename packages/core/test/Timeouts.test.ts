@@ -155,6 +155,47 @@ describe("the total deadline (TestClock)", () => {
       )
     ))))
 
+  it.effect("covers hooks: one that hangs between exchanges is interrupted at the deadline", () =>
+    Effect.gen(function*() {
+      const interrupted: Array<string> = []
+      const hang = (name: string) => Effect.onInterrupt(Effect.never, () => Effect.sync(() => interrupted.push(name)))
+      const response = yield* after(
+        Session.get("http://h/a", { timeout: { total: "1 second" }, hooks: { response: () => hang("response") } }),
+        "2 seconds"
+      )
+      const error = failure(response)
+      assert.strictEqual(error._tag, "Timeout")
+      assert.strictEqual((error as RequestError.Timeout).phase, "total")
+      assert.strictEqual((yield* seen).length, 1)
+      const before = failure(
+        yield* after(
+          Session.get("http://h/b", { timeout: { total: "1 second" }, hooks: { request: () => hang("request") } }),
+          "2 seconds"
+        )
+      )
+      assert.strictEqual(before._tag, "Timeout")
+      assert.strictEqual((yield* seen).length, 1, "the request hook never let the request out")
+      assert.deepStrictEqual(interrupted, ["response", "request"])
+      // The deadline runs from the start of the call: a slow request hook leaves less for the exchange.
+      const slow = failure(
+        yield* after(
+          Session.get("http://h/slow", {
+            timeout: { total: "1 second" },
+            hooks: { request: () => Effect.sleep("800 millis") }
+          }),
+          "2 seconds"
+        )
+      )
+      assert.strictEqual(slow._tag, "Timeout")
+      assert.strictEqual((slow as RequestError.Timeout).phase, "headers")
+    }).pipe(
+      Effect.provide(
+        sessionWith((request) =>
+          request.url.endsWith("/slow") ? Effect.as(Effect.sleep("500 millis"), { body: "late" }) : Effect.succeed({})
+        )
+      )
+    ))
+
   it.effect("bounds a streamed body read after the response came back", () =>
     Effect.gen(function*() {
       const exit = yield* after(

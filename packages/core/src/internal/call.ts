@@ -1,6 +1,6 @@
 /**
  * The state of one call (a request and its redirect chain): its total deadline, started at the
- * first send; what telemetry keeps between exchanges; and the retry policy that applied (for its
+ * first send (at the call's start when the chain runs hooks or auth flows, see `bounded`); what telemetry keeps between exchanges; and the retry policy that applied (for its
  * `redirect` counter). Plus the deadline's enforcement for transports that do not enforce it
  * themselves: the exchange and its body are bounded by Effect timeouts on the `Clock`.
  *
@@ -38,6 +38,32 @@ const PHASES: Record<RequestError.TimeoutPhase, string> = {
   total: "between exchanges",
   pool: "while waiting for a connection"
 }
+
+/**
+ * How long after the total deadline the whole-call bound (`bounded`) fires: an exchange in flight
+ * then fails first, with the phase it was in.
+ */
+const BACKSTOP_GRACE_MILLIS = 5
+
+/**
+ * The total deadline over a whole call whose chain runs code between its exchanges (hooks, auth
+ * flows): starts the deadline now if no exchange has, and fails with `Timeout` (phase `total`,
+ * "between exchanges") when it passes while none is in flight, interrupting whatever runs then.
+ * The exchanges keep enforcing it themselves.
+ */
+export const bounded = <A>(
+  effect: Effect.Effect<A, RequestError.RequestError>,
+  call: Call,
+  total: number,
+  request: PreparedRequest.PreparedRequest
+): Effect.Effect<A, RequestError.RequestError> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const deadline = call.deadline ??= { at: now + total, total }
+    return Effect.timeoutFail(effect, {
+      duration: Math.max(0, deadline.at - now) + BACKSTOP_GRACE_MILLIS,
+      onTimeout: () => timeoutError(deadline.total, request, "total")
+    })
+  })
 
 /** The total-deadline error for `request`, hit in `phase`. */
 export const timeoutError = (

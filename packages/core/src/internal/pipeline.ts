@@ -541,9 +541,12 @@ export const make = (parts: Parts) => {
         (exit._tag === "Failure" || mode === "buffered") && tracked.current !== undefined
           ? tracked.current.close
           : Effect.void)
+    const total = resolved.timeout.total
     const chain = mode === "buffered" && lean(initial, resolved)
       ? leanChain(initial, resolved, tracked, release)
-      : release(general(initial, resolved, mode, tracked, undefined))
+      : total === undefined
+      ? release(general(initial, resolved, mode, tracked, undefined))
+      : Call.bounded(release(general(initial, resolved, mode, tracked, undefined)), resolved.call, total, initial)
     // The total deadline is enforced per exchange (see `internal/call`); spans and metrics wrap the call.
     const released = Telemetry.call(initial, resolved.call, resolved.config.telemetry, chain)
     const result = initial.hooks.error.length === 0
