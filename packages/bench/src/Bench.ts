@@ -7,8 +7,10 @@
  *
  * @since 0.1.0
  */
+import { fork } from "node:child_process"
 import * as os from "node:os"
 import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
 import * as Clients from "./Clients.js"
 import * as Report from "./Report.js"
 import * as Server from "./Server.js"
@@ -48,6 +50,12 @@ export interface Options {
   readonly scenarios: ReadonlyArray<ScenarioId>
   /** A run that takes longer fails (and the benchmark goes on). */
   readonly runTimeoutMs: number
+  /**
+   * `process` (the default): each client runs in a child process of its own, spawned once for the
+   * whole benchmark, so that no client's JIT state, heap or GC work touches another's measurement.
+   * `none`: every client in this process (what `profile` does).
+   */
+  readonly isolation: "process" | "none"
   /** Progress lines. */
   readonly log: (line: string) => void
 }
@@ -72,6 +80,7 @@ export const defaults: Options = {
   clients: [],
   scenarios: [],
   runTimeoutMs: 120_000,
+  isolation: "process",
   log: () => {}
 }
 
@@ -97,8 +106,13 @@ export const quick: Options = {
  */
 export type ScenarioId = "get-sequential" | "get-concurrent" | "download" | "redirect" | "upload"
 
-/** What one measured run gives. */
-interface Sample {
+/**
+ * What one measured run gives.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Sample {
   readonly throughput: number
   readonly requests: number
   /** Connections the server accepted during the run. */
@@ -277,13 +291,13 @@ const withTimeout = <A>(promise: Promise<A>, ms: number, what: string): Promise<
 const measure = async (
   scenario: Scenario,
   workload: Clients.Workload,
-  server: Server.Server
+  connections: () => Promise<Server.Connections>
 ): Promise<Sample> => {
   // No forced GC before a run: it shrinks the young generation and slows the next second or so of
   // allocation-heavy code several times over (undici too), which is not a state a running
   // application is in.
   await scenario.prepare(workload)
-  const before = scenario.connections ? await server.connections() : undefined
+  const before = scenario.connections ? await connections() : undefined
   const stopRss = scenario.rss ? rssSampler() : undefined
   const cpu = process.cpuUsage()
   const start = performance.now()
@@ -291,13 +305,143 @@ const measure = async (
   const seconds = (performance.now() - start) / 1000
   const cpuUsed = process.cpuUsage(cpu)
   const rssGrowth = stopRss?.()
-  const after = before === undefined ? undefined : await server.connections()
+  const after = before === undefined ? undefined : await connections()
   return {
     throughput: units / seconds,
     requests,
     cpuPerUnit: (cpuUsed.user + cpuUsed.system) / units,
     ...(before !== undefined && after !== undefined ? { newConnections: after.total - before.total - 1 } : {}),
     ...(rssGrowth !== undefined ? { rssGrowth } : {})
+  }
+}
+
+/**
+ * One client, ready to warm up and measure scenarios by id, wherever it runs.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export interface Runner {
+  readonly warm: (scenario: ScenarioId) => Promise<void>
+  readonly measure: (scenario: ScenarioId) => Promise<Sample>
+  readonly close: () => Promise<void>
+}
+
+/** What a runner needs of the options (all of them but the log, which cannot cross a process). */
+export type RunnerOptions = Omit<Options, "log">
+
+/**
+ * A runner in this process.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const inProcess = (client: Clients.Client, origin: string, options: RunnerOptions): Runner => {
+  const workload = client.make()
+  const scenarios = makeScenarios(origin, { ...options, log: () => {} })
+  const scenario = (id: ScenarioId): Scenario => {
+    const found = scenarios.find((s) => s.info.id === id)
+    if (found === undefined) throw new Error(`unknown scenario ${id}`)
+    return found
+  }
+  return {
+    warm: async (id) => {
+      await scenario(id).warm(workload)
+    },
+    measure: (id) => measure(scenario(id), workload, () => Server.connectionsAt(origin)),
+    close: () => workload.close()
+  }
+}
+
+/** The loader that `worker.ts` runs under (see `loader/hooks.mjs`). */
+const loaderPath = fileURLToPath(new URL("../loader/register.mjs", import.meta.url))
+const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url))
+
+/** A message from `worker.ts`: the answer to call `id`. */
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly value?: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: string }
+
+/** A message to `worker.ts`. */
+export type WorkerCall =
+  | {
+    readonly id: number
+    readonly op: "init"
+    readonly client: string
+    readonly origin: string
+    readonly options: RunnerOptions
+  }
+  | { readonly id: number; readonly op: "warm" | "measure"; readonly scenario: ScenarioId }
+  | { readonly id: number; readonly op: "close" }
+
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never
+
+/**
+ * A runner in a child process of its own (`worker.ts`), spoken to over IPC. A call that does not
+ * answer within `runTimeoutMs` fails, and the child is killed: the client is out for the rest of
+ * the run.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const inChild = async (client: Clients.Client, origin: string, options: RunnerOptions): Promise<Runner> => {
+  const child = fork(workerPath, [], {
+    execArgv: ["--import", loaderPath],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "advanced"
+  })
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+  let nextId = 0
+  let gone: string | undefined
+  const failAll = (reason: string) => {
+    gone ??= reason
+    for (const waiter of pending.values()) waiter.reject(new Error(`${client.name} worker: ${reason}`))
+    pending.clear()
+  }
+  child.on("message", (reply: WorkerReply) => {
+    const waiter = pending.get(reply.id)
+    if (waiter === undefined) return
+    pending.delete(reply.id)
+    if (reply.ok) waiter.resolve(reply.value)
+    else waiter.reject(new Error(reply.error))
+  })
+  child.once("exit", (code, signal) => failAll(`exited (${signal ?? code})`))
+  child.once("error", (error) => failAll(error.message))
+  const call = <A>(message: WithoutId<WorkerCall>, timeoutMs = options.runTimeoutMs): Promise<A> => {
+    if (gone !== undefined) return Promise.reject(new Error(`${client.name} worker: ${gone}`))
+    const id = nextId++
+    let timer: ReturnType<typeof setTimeout> | undefined
+    return new Promise<A>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      timer = setTimeout(() => {
+        pending.delete(id)
+        reject(new Error(`${client.name} ${message.op} took longer than ${timeoutMs} ms`))
+        gone ??= "killed after a call timed out"
+        child.kill("SIGKILL")
+      }, timeoutMs)
+      child.send({ ...message, id })
+    }).finally(() => clearTimeout(timer))
+  }
+  // Loading a client's modules (ours through the loader) takes seconds on a busy machine.
+  // Only data crosses the process boundary (a caller may hand over all of `Options`, `log` included).
+  const { log: _log, ...data } = options as Partial<Options> & RunnerOptions
+  await call({ op: "init", client: client.name, origin, options: data }, Math.max(options.runTimeoutMs, 60_000))
+  return {
+    warm: (scenario) => call({ op: "warm", scenario }),
+    measure: (scenario) => call({ op: "measure", scenario }),
+    close: async () => {
+      if (gone === undefined) await call({ op: "close" }).catch(() => undefined)
+      if (child.exitCode === null && child.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          const kill = setTimeout(() => child.kill("SIGKILL"), 5_000)
+          child.once("exit", () => {
+            clearTimeout(kill)
+            resolve()
+          })
+          child.disconnect()
+        })
+      }
+    }
   }
 }
 
@@ -330,8 +474,22 @@ export const run = async (options: Options = defaults): Promise<Report.Report> =
   const server = await Server.start()
   const log = options.log
   log(`httpbin (pid ${server.pid}) at ${server.origin}`)
-  const workloads = new Map(clients.map((client) => [client.name, client.make()] as const))
+  const { log: _log, ...runnerOptions } = options
+  const runners = new Map<string, Runner>()
   try {
+    // Started a few at a time (one per core); each is registered as soon as it is up, so that
+    // `finally` closes it even when another fails to start.
+    const queue = [...clients]
+    const start = async (): Promise<void> => {
+      for (let client = queue.shift(); client !== undefined; client = queue.shift()) {
+        const runner = options.isolation === "process"
+          ? await inChild(client, server.origin, runnerOptions)
+          : inProcess(client, server.origin, runnerOptions)
+        runners.set(client.name, runner)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.max(1, os.cpus().length) }, start))
+    if (options.isolation === "process") log(`one process per client: ${clients.map((c) => c.name).join(", ")}`)
     const chosen = makeScenarios(server.origin, options).filter(
       (s) => options.scenarios.length === 0 || options.scenarios.includes(s.info.id)
     )
@@ -341,7 +499,7 @@ export const run = async (options: Options = defaults): Promise<Report.Report> =
         log(`warming up ${client.name}`)
         for (const scenario of chosen) {
           await withTimeout(
-            scenario.warm(workloads.get(client.name)!),
+            runners.get(client.name)!.warm(scenario.info.id),
             options.runTimeoutMs,
             `${client.name} warm-up ${scenario.info.id}`
           )
@@ -356,11 +514,11 @@ export const run = async (options: Options = defaults): Promise<Report.Report> =
       for (const scenario of chosen) {
         const line: Array<string> = []
         for (const client of rotate(clients, round)) {
-          const workload = workloads.get(client.name)!
+          const runner = runners.get(client.name)!
           const what = `${client.name} ${scenario.info.id}`
           let result: Report.Run
           try {
-            const sample = await withTimeout(measure(scenario, workload, server), options.runTimeoutMs, what)
+            const sample = await withTimeout(runner.measure(scenario.info.id), options.runTimeoutMs, what)
             result = { round, ...sample }
             line.push(`${client.name} ${Report.formatNumber(sample.throughput)}`)
           } catch (error) {
@@ -401,7 +559,7 @@ export const run = async (options: Options = defaults): Promise<Report.Report> =
       loadAverage: { start: loadAtStart, end: os.loadavg()[0] ?? 0 }
     })
   } finally {
-    for (const workload of workloads.values()) await workload.close().catch(() => undefined)
+    await Promise.all(Array.from(runners.values(), (runner) => runner.close().catch(() => undefined)))
     await server.stop()
   }
 }

@@ -141,7 +141,10 @@ interface ClientInfo {
 
 /** How the numbers were taken, for the Markdown report. */
 const METHOD: ReadonlyArray<string> = [
-  "One process measures; httpbin runs in a child process on the same machine (127.0.0.1), so both share its cores.",
+  "Each client runs in a child process of its own, started once for the whole run, which times and CPU-counts " +
+  "its own runs: no client's JIT state, heap or GC work lands in another's numbers (`--in-process` puts them all " +
+  "in one process instead). httpbin runs in another child process on the same machine (127.0.0.1), so all share " +
+  "its cores; one client works at a time.",
   "Our packages are loaded from their TypeScript sources with the types stripped by esbuild and nothing else " +
   "(`loader/hooks.mjs`), as `tsc` would emit them: tsx's `keepNames` would add a `__name()` call to every " +
   "closure our request path creates, a cost no published build pays.",
@@ -150,7 +153,7 @@ const METHOD: ReadonlyArray<string> = [
   "to undici's run of the same round.",
   "Every client is warmed up once on every scenario, and its pool warmed again right before each measured run " +
   "(no forced GC: it would shrink the young generation and slow the run down).",
-  "Client CPU is the CPU time of the measuring process (all its threads) per request, chain or MiB: it does not " +
+  "Client CPU is the CPU time of the client's process (all its threads) per request, chain or MiB: it does not " +
   "depend on what else runs on the machine as much as throughput does. \"CPU × undici\" is undici's CPU per unit " +
   "divided by the client's (median over the rounds): 0.5 means twice undici's CPU.",
   "New connections come from the server's own count (`GET /__connections`) before and after the run.",

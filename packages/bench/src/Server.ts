@@ -62,6 +62,18 @@ const getJson = (origin: string, target: string): Promise<unknown> =>
     request.on("error", reject)
   })
 
+/**
+ * The connection counts of the httpbin server at `origin` (`GET /__connections` on a connection of
+ * its own, counted too: see `Server.connections`).
+ *
+ * @since 0.1.0
+ * @category connections
+ */
+export const connectionsAt = async (origin: string): Promise<Connections> => {
+  const stats = (await getJson(origin, "/__connections")) as Partial<Connections>
+  return { open: Number(stats.open), total: Number(stats.total) }
+}
+
 const waitForExit = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
@@ -113,10 +125,7 @@ export const start = (options: { readonly port?: number } = {}): Promise<Server>
       resolve({
         origin,
         pid: child.pid ?? 0,
-        connections: async () => {
-          const stats = (await getJson(origin, "/__connections")) as Partial<Connections>
-          return { open: Number(stats.open), total: Number(stats.total) }
-        },
+        connections: () => connectionsAt(origin),
         stop: () => {
           child.kill("SIGTERM")
           return waitForExit(child)

@@ -5,7 +5,7 @@
  * Flags (each also as an environment variable, `--upload-mib` as `BENCH_UPLOAD_MIB`, ...):
  * `--rounds N`, `--quick`, `--sequential N`, `--concurrent N`, `--concurrency N`,
  * `--download-mib N`, `--redirects N`, `--upload-mib N`, `--clients a,b`, `--scenarios x,y`,
- * `--no-warmup`, `--name NAME`, `--no-write`.
+ * `--no-warmup`, `--in-process`, `--name NAME`, `--no-write`.
  *
  * @since 0.1.0
  */
@@ -21,7 +21,7 @@ const MiB = 1024 * 1024
 
 const USAGE = `usage: pnpm bench [--quick] [--rounds N] [--sequential N] [--concurrent N] [--concurrency N]
                   [--download-mib N] [--redirects N] [--upload-mib N] [--clients a,b] [--scenarios x,y]
-                  [--no-warmup] [--name NAME] [--no-write]
+                  [--no-warmup] [--in-process] [--name NAME] [--no-write]
 clients: ${Clients.all.map((c) => c.name).join(", ")}
 scenarios: get-sequential, get-concurrent, download, redirect, upload`
 
@@ -45,6 +45,7 @@ const main = async (): Promise<void> => {
       clients: { type: "string" },
       scenarios: { type: "string" },
       "no-warmup": { type: "boolean" },
+      "in-process": { type: "boolean" },
       name: { type: "string" },
       "no-write": { type: "boolean" },
       help: { type: "boolean", short: "h" }
@@ -81,6 +82,7 @@ const main = async (): Promise<void> => {
     redirectChains: Math.trunc(number("redirects") ?? base.redirectChains),
     uploadBytes: Math.trunc((number("upload-mib") ?? base.uploadBytes / MiB) * MiB),
     warmup: !isOn("no-warmup"),
+    isolation: isOn("in-process") ? "none" : "process",
     clients: list("clients"),
     scenarios: list("scenarios") as Array<Bench.ScenarioId>,
     log: (line) => console.error(`[bench] ${line}`)

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Bench, Clients, Report } from "../src/index.js"
+import { Bench, Clients, Report, Server } from "../src/index.js"
 
 const KiB = 1024
 
@@ -14,7 +14,8 @@ const tiny: Bench.Options = {
   redirectChains: 2,
   uploadBytes: 256 * KiB,
   chunkSize: 64 * KiB,
-  runTimeoutMs: 10_000
+  runTimeoutMs: 10_000,
+  isolation: "none"
 }
 
 const positive = (n: number | null) => n !== null && Number.isFinite(n) && n > 0
@@ -52,4 +53,42 @@ describe("bench", () => {
         assert.include(markdown, client.name)
       }
     }), { timeout: 30_000 })
+
+  it.live("runs each client in a process of its own, which measures itself", () =>
+    Effect.gen(function*() {
+      const report = yield* Effect.promise(() =>
+        Bench.run({ ...tiny, isolation: "process", clients: ["session"], scenarios: ["get-sequential", "download"] })
+      )
+      for (const scenario of report.scenarios) {
+        assert.deepStrictEqual(scenario.rows.map((r) => r.client), ["undici", "session"])
+        for (const row of scenario.rows) {
+          const where = `${scenario.id} / ${row.client}`
+          assert.deepStrictEqual(row.errors, [], where)
+          assert.isTrue(positive(row.median) && positive(row.cpuPerUnit), where)
+        }
+      }
+      const sequential = report.scenarios.find((s) => s.id === "get-sequential")!
+      assert.isTrue(sequential.rows.every((row) => Number.isFinite(row.newConnectionsPer1k)))
+    }), { timeout: 60_000 })
+
+  it.live(
+    "a worker that does not answer in time is killed, and its later runs fail at once",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Effect.acquireRelease(Effect.promise(() => Server.start()), (s) => Effect.promise(s.stop))
+        const runner = yield* Effect.promise(() =>
+          Bench.inChild(Clients.sessionClient, server.origin, {
+            ...tiny,
+            downloadBytes: 1024 * 1024 * 1024,
+            runTimeoutMs: 50
+          })
+        )
+        const error = yield* Effect.flip(Effect.tryPromise(() => runner.measure("download")))
+        assert.include(String(error.cause), "took longer than 50 ms")
+        const after = yield* Effect.flip(Effect.tryPromise(() => runner.measure("get-sequential")))
+        assert.include(String(after.cause), "session worker")
+        yield* Effect.promise(() => runner.close())
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
 })
