@@ -422,10 +422,15 @@ export const inChild = async (client: Clients.Client, origin: string, options: R
       child.send({ ...message, id })
     }).finally(() => clearTimeout(timer))
   }
-  // Loading a client's modules (ours through the loader) takes seconds on a busy machine.
   // Only data crosses the process boundary (a caller may hand over all of `Options`, `log` included).
   const { log: _log, ...data } = options as Partial<Options> & RunnerOptions
-  await call({ op: "init", client: client.name, origin, options: data }, Math.max(options.runTimeoutMs, 60_000))
+  try {
+    // Loading a client's modules (ours through the loader) takes seconds on a busy machine.
+    await call({ op: "init", client: client.name, origin, options: data }, Math.max(options.runTimeoutMs, 60_000))
+  } catch (error) {
+    child.kill("SIGKILL")
+    throw error
+  }
   return {
     warm: (scenario) => call({ op: "warm", scenario }),
     measure: (scenario) => call({ op: "measure", scenario }),

@@ -71,6 +71,14 @@ describe("bench", () => {
       assert.isTrue(sequential.rows.every((row) => Number.isFinite(row.newConnectionsPer1k)))
     }), { timeout: 60_000 })
 
+  it.live("a worker that cannot start fails the run with its reason", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(Effect.promise(() => Server.start()), (s) => Effect.promise(s.stop))
+      const ghost: Clients.Client = { ...Clients.sessionClient, name: "no-such-client" }
+      const error = yield* Effect.flip(Effect.tryPromise(() => Bench.inChild(ghost, server.origin, tiny)))
+      assert.include(String(error.cause), "unknown client no-such-client")
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+
   it.live(
     "a worker that does not answer in time is killed, and its later runs fail at once",
     () =>
