@@ -1,36 +1,7 @@
-import { Headers, PreparedRequest, Response } from "@effect-requests/core"
+import { PreparedRequest, Response } from "@effect-requests/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Option, Stream } from "effect"
-
-const request = PreparedRequest.make({ method: "GET", url: "http://h/x" })
-
-const buffered = (content: Uint8Array, headers: Headers.Input = {}, status = 200, reason = "OK") =>
-  Response.make({
-    status,
-    reason,
-    url: "http://h/x",
-    headers: Headers.fromInput(headers),
-    history: [],
-    elapsed: Duration.zero,
-    request,
-    next: Option.none(),
-    content
-  })
-
-const streamed = (chunks: ReadonlyArray<Uint8Array>, headers: Headers.Input = {}) =>
-  new Response.StreamingResponse({
-    status: 200,
-    reason: "OK",
-    url: "http://h/x",
-    headers: Headers.fromInput(headers),
-    history: [],
-    elapsed: Duration.zero,
-    request,
-    next: Option.none(),
-    source: { stream: Stream.fromIterable(chunks), readAll: Effect.die("unused"), close: Effect.void }
-  })
-
-const bytes = (s: string) => new TextEncoder().encode(s)
+import { Chunk, Effect, Stream } from "effect"
+import { buffered, bytes, streamed } from "./utils/responses.js"
 
 describe("Response", () => {
   it("decodes text with the charset, text/* as ISO-8859-1, and lets encoding be changed", () => {

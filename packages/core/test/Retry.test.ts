@@ -4,11 +4,9 @@
 import { Adapter, Body, RequestError, Response, Retry, Session } from "@effect-requests/core"
 import { assert, describe, it } from "@effect/vitest"
 import {
-  ConfigProvider,
   Duration,
   Effect,
   Fiber,
-  Layer,
   Option,
   Ref,
   Schedule,
@@ -17,12 +15,7 @@ import {
   Stream,
   TestClock
 } from "effect"
-
-const noEnv = Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))
-
-/** A session over `Adapter.layerMemory(handler)`, with its recorder. */
-const sessionWith = (handler: Adapter.Handler, options?: Session.LayerOptions) =>
-  Session.layer(options).pipe(Layer.provideMerge(Adapter.layerMemory(handler)), Layer.provide(noEnv), Layer.orDie)
+import { sessionWith } from "./utils/memory.js"
 
 /** Answers in order; the last answer repeats. */
 const script = (...answers: ReadonlyArray<Adapter.MemoryResponse | RequestError.RequestError>) => {

@@ -3,35 +3,12 @@
  * body is chunked (properties over random bodies and random splits), incremental decoding,
  * NDJSON, typed bodies and headers with Schema, apparent encodings, and progress reports.
  */
-import { Headers, PreparedRequest, Progress, Response, Session } from "@effect-requests/core"
+import { Progress, Response, Session } from "@effect-requests/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Option, Ref, Schema, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Ref, Schema, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import { memorySession } from "./utils/memory.js"
-
-const request = PreparedRequest.make({ method: "GET", url: "http://h/x" })
-
-const streamed = (chunks: ReadonlyArray<Uint8Array>, headers: Headers.Input = {}) =>
-  new Response.StreamingResponse({
-    status: 200,
-    reason: "OK",
-    url: "http://h/x",
-    headers: Headers.fromInput(headers),
-    history: [],
-    elapsed: Duration.zero,
-    request,
-    next: Option.none(),
-    source: {
-      stream: Stream.fromIterable(chunks),
-      readAll: Response.collect(Stream.fromIterable(chunks)),
-      close: Effect.void
-    }
-  })
-
-const buffered = (content: Uint8Array, headers: Headers.Input = {}) =>
-  Response.make({ ...streamed([], headers).fields, content })
-
-const bytes = (s: string) => new TextEncoder().encode(s)
+import { buffered, bytes, streamed } from "./utils/responses.js"
 
 /** Cut `data` at the given positions. */
 const split = (data: Uint8Array, cuts: ReadonlyArray<number>) => {

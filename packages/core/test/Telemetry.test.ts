@@ -3,24 +3,9 @@
  */
 import { Adapter, Auth, RequestError, Retry, Session, Telemetry } from "@effect-requests/core"
 import { assert, describe, it } from "@effect/vitest"
-import {
-  ConfigProvider,
-  type Context,
-  Effect,
-  Fiber,
-  Layer,
-  Metric,
-  MetricLabel,
-  Option,
-  TestClock,
-  Tracer
-} from "effect"
+import { type Context, Effect, Fiber, Metric, MetricLabel, Option, TestClock, Tracer } from "effect"
 import type { Exit } from "effect"
-
-const noEnv = Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))
-
-const sessionWith = (handler: Adapter.Handler, options?: Session.LayerOptions) =>
-  Session.layer(options).pipe(Layer.provideMerge(Adapter.layerMemory(handler)), Layer.provide(noEnv), Layer.orDie)
+import { sessionWith } from "./utils/memory.js"
 
 const seen = Effect.flatMap(Adapter.MemoryRecorder, (r) => r.requests)
 

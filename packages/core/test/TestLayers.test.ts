@@ -14,9 +14,8 @@ import {
 } from "@effect/platform"
 import { SystemError } from "@effect/platform/Error"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, ConfigProvider, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
-
-const noEnv = Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))
+import { Chunk, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { noEnv } from "./utils/memory.js"
 
 /**
  * The in-process app answers through real promises: wait (in real time, bounded) until the client

@@ -5,12 +5,8 @@
  */
 import { Adapter, Auth, RequestError, Retry, Session, SessionConfig } from "@effect-requests/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, ConfigProvider, type Duration, Effect, Exit, Fiber, Layer, Stream, TestClock } from "effect"
-
-const noEnv = Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))
-
-const sessionWith = (handler: Adapter.Handler, options?: Session.LayerOptions) =>
-  Session.layer(options).pipe(Layer.provideMerge(Adapter.layerMemory(handler)), Layer.provide(noEnv), Layer.orDie)
+import { Chunk, type Duration, Effect, Exit, Fiber, Stream, TestClock } from "effect"
+import { sessionWith } from "./utils/memory.js"
 
 const seen = Effect.flatMap(Adapter.MemoryRecorder, (r) => r.requests)
 
