@@ -13,7 +13,7 @@
  */
 import type { Adapter, PreparedRequest } from "@effect-requests/core"
 import { RequestError } from "@effect-requests/core"
-import { Cause, Chunk, Effect, Exit, type Fiber, Option, Runtime, Stream } from "effect"
+import { Cause, Channel, Chunk, Effect, Exit, type Fiber, Option, Runtime, Stream } from "effect"
 import * as zlib from "node:zlib"
 
 const HIGH_WATER = 1024 * 1024
@@ -481,7 +481,7 @@ const READ_AHEAD = 1024 * 1024
 
 /**
  * A request body Stream as the AsyncIterable undici writes from. One fiber runs the stream
- * (`Stream.runForEachChunk`) and reads ahead up to 1 MiB, so undici usually finds the next chunk
+ * (reading its channel) and reads ahead up to 1 MiB, so undici usually finds the next chunk
  * ready and the fiber is woken once per megabyte rather than once per chunk
  * (`Stream.toAsyncIterable` costs several times more per chunk). Chunks are handed over as they
  * are (no copies), and memory stays bounded. `return` or `cancel` (the request failed or was
@@ -534,21 +534,30 @@ export const toIterable = (
     const failure = Cause.failureOption(outcome.cause)
     w.reject(Option.isSome(failure) ? failure.value : Cause.squash(outcome.cause))
   }
-  const producer = Stream.runForEachChunk(stream, (chunk) => {
-    for (const c of chunk) {
-      if (c.length === 0) continue
-      queue.push(c)
-      queued += c.length
-    }
-    settle()
-    if (queued < READ_AHEAD) return Effect.void
-    return Effect.async<void>((resume) => {
-      more = () => resume(Effect.void)
-      return Effect.sync(() => {
-        more = undefined
-      })
+  const waitForRoom = Effect.async<void>((resume) => {
+    more = () => resume(Effect.void)
+    return Effect.sync(() => {
+      more = undefined
     })
   })
+  // The stream's channel read directly (a `Stream.runForEachChunk` costs about half as much
+  // again per chunk): each chunk is queued, the reader pausing once the read-ahead is full.
+  const reader: Channel.Channel<never, Chunk.Chunk<Uint8Array>, RequestError.RequestError, RequestError.RequestError> =
+    Channel.readWithCause({
+      onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
+        for (const c of chunk) {
+          if (c.length === 0) continue
+          queue.push(c)
+          queued += c.length
+        }
+        settle()
+        return queued < READ_AHEAD ? reader : pauseThenRead
+      },
+      onFailure: Channel.failCause,
+      onDone: () => Channel.void
+    })
+  const pauseThenRead = Channel.zipRight(Channel.fromEffect(waitForRoom), reader)
+  const producer = Channel.runDrain(Channel.pipeTo(Stream.toChannel(stream), reader))
   const cancel = () => {
     if (cancelled) return
     cancelled = true
