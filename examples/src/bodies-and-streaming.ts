@@ -11,6 +11,7 @@ import { NodeSession } from "@effect-requests/node"
 import { NodeRuntime } from "@effect/platform-node"
 import { Chunk, ConfigProvider, Console, Effect, Layer, Schema, Stream } from "effect"
 import { createHash } from "node:crypto"
+import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -49,6 +50,12 @@ const requestBodies = Effect.gen(function*() {
   const file = path.join(dir, "report.csv")
   const content = "id,name\n".concat(Array.from({ length: 20_000 }, (_, i) => `${i},row ${i}\n`).join(""))
   yield* Effect.promise(() => fs.writeFile(file, content))
+  // An AsyncIterable (an async generator, a Node Readable) is handed to undici as it is.
+  async function* lines() {
+    for (let i = 0; i < 3; i++) yield `line ${i}\n`
+  }
+  yield* show("async generator of strings (UTF-8)", yield* uploaded(lines()))
+  yield* show("Node Readable (fs.createReadStream)", yield* uploaded(createReadStream(file)))
   const sent = yield* uploaded(Body.file(file, { contentType: "text/csv" }))
   yield* show("Body.file (streamed, with its length)", {
     ...sent,

@@ -19,7 +19,7 @@
  * @since 0.1.0
  */
 import type { FileSystem } from "@effect/platform"
-import { Effect, Option, Predicate, Stream } from "effect"
+import { Chunk, Effect, Option, Predicate, Stream } from "effect"
 import * as RequestError from "./RequestError.js"
 
 /**
@@ -119,14 +119,70 @@ export const sourceError = (cause: unknown): RequestError.RequestError =>
     cause
   })
 
+const SourceIterable = Symbol.for("@effect-requests/core/Body/SourceIterable")
+
 const streamOf = (
   source: Stream.Stream<Uint8Array, unknown> | AsyncIterable<Uint8Array | string>
-): Stream.Stream<Uint8Array, RequestError.RequestError> =>
-  Stream.StreamTypeId in source
-    ? Stream.mapError(source as Stream.Stream<Uint8Array, unknown>, sourceError)
-    : Stream.fromAsyncIterable(source as AsyncIterable<Uint8Array | string>, sourceError).pipe(
-      Stream.map((chunk) => (typeof chunk === "string" ? encoder.encode(chunk) : chunk))
-    )
+): Stream.Stream<Uint8Array, RequestError.RequestError> => {
+  if (Stream.StreamTypeId in source) return Stream.mapError(source as Stream.Stream<Uint8Array, unknown>, sourceError)
+  const iterable = source as AsyncIterable<Uint8Array | string>
+  const stream = Stream.fromAsyncIterable(iterable, sourceError).pipe(
+    Stream.mapChunksEffect(bytesOf)
+  )
+  Object.defineProperty(stream, SourceIterable, { value: iterable })
+  return stream
+}
+
+/**
+ * The AsyncIterable a body's Stream was made from, when that Stream is exactly the opened source
+ * of `stream(asyncIterable)` or `replayable(() => asyncIterable)` and nothing was layered on it
+ * since (a progress report, a recorder): an adapter that writes from an AsyncIterable may then
+ * take the source itself instead of an Effect Stream made from it and turned back. It must then
+ * do what the Stream does: strings as UTF-8, anything else but bytes refused with `chunkError`, a
+ * failure of the source mapped with `sourceError`, and the iterator's `return` called when the
+ * request stops early.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const sourceIterable = (stream: Stream.Stream<Uint8Array, unknown>): AsyncIterable<unknown> | undefined =>
+  (stream as { readonly [SourceIterable]?: AsyncIterable<unknown> })[SourceIterable]
+
+/**
+ * The error for a chunk of an AsyncIterable body that is neither bytes nor a string.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const chunkError = (chunk: unknown): RequestError.RequestError =>
+  new RequestError.InvalidRequest({
+    message: `The request body's source gave ${
+      chunk === null
+        ? "null"
+        : typeof chunk === "object"
+        ? `an object (${chunk.constructor?.name ?? "Object"})`
+        : `a ${typeof chunk}`
+    }, not bytes or a string`
+  })
+
+const bytesOf = (
+  chunk: Chunk.Chunk<unknown>
+): Effect.Effect<Chunk.Chunk<Uint8Array>, RequestError.RequestError> => {
+  let converted: Array<Uint8Array> | undefined
+  let i = 0
+  for (const value of chunk) {
+    if (typeof value === "string") {
+      converted ??= Chunk.toArray(chunk).slice(0, i) as Array<Uint8Array>
+      converted.push(encoder.encode(value))
+    } else if (value instanceof Uint8Array) {
+      converted?.push(value)
+    } else {
+      return Effect.fail(chunkError(value))
+    }
+    i++
+  }
+  return Effect.succeed(converted === undefined ? chunk as Chunk.Chunk<Uint8Array> : Chunk.unsafeFromArray(converted))
+}
 
 /**
  * A streamed body from a source that can be opened again: each send runs `make` anew.

@@ -6,7 +6,7 @@
  * - As a Stream combinator for any byte stream: `stream.pipe(Progress.tap({ total }, report))`.
  *
  * A report runs once before the first byte (`transferred: 0`), once per chunk, and once at the
- * end (`done: true`). A body that is sent again (a 307/308 redirect, an auth round trip, a retry)
+ * end (`done: true`): with the last chunk when the total is known, when the body ends otherwise. A body that is sent again (a 307/308 redirect, an auth round trip, a retry)
  * reports again from zero.
  *
  * @since 0.1.0
@@ -65,17 +65,23 @@ export const tap = (
 <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
   Stream.unwrap(Effect.map(Clock.currentTimeMillis, (start) => {
     let transferred = 0
-    const emit = (done: boolean) =>
-      Effect.flatMap(
+    let ended = false
+    const emit = (done: boolean) => {
+      ended = done
+      return Effect.flatMap(
         Clock.currentTimeMillis,
         (now) => onProgress(report(transferred, options.total, now - start, done))
       )
+    }
+    const total = options.total
     return Stream.execute(emit(false)).pipe(
       Stream.concat(Stream.tap(stream, (chunk) => {
         transferred += chunk.length
-        return emit(false)
+        // With a known total the last chunk is the end: the report does not wait for the source
+        // to say so (a file or a socket says it a little later, maybe after the response).
+        return emit(total !== undefined && transferred >= total)
       })),
-      Stream.concat(Stream.execute(Effect.suspend(() => emit(true))))
+      Stream.concat(Stream.execute(Effect.suspend(() => ended ? Effect.void : emit(true))))
     )
   }))
 

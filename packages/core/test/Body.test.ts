@@ -2,7 +2,7 @@
  * Request bodies through the in-memory adapter: what each `data` source becomes (bytes, length,
  * framing headers, content type), what can be sent again, and the typed failures.
  */
-import { Body, type Progress, Retry, Session } from "@effect-requests/core"
+import { Body, Progress, Retry, Session } from "@effect-requests/core"
 import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, Ref, Stream, TestClock } from "effect"
@@ -99,6 +99,44 @@ describe("prepareBody", () => {
       assert.include(error.message, "boom")
       const ours = Body.sourceError(Body.sourceError("x"))
       assert.strictEqual(ours._tag, "InvalidRequest")
+    }))
+})
+
+describe("an AsyncIterable source", () => {
+  it.effect("is given to an adapter as it is, until something is layered on its Stream", () =>
+    Effect.gen(function*() {
+      const source = strings(["a", "b"])
+      const opened = yield* Body.stream(source).open
+      assert.strictEqual(Body.sourceIterable(opened), source)
+      const made: Array<AsyncIterable<string>> = []
+      const again = Body.replayable(() => {
+        const fresh = strings(["x"])
+        made.push(fresh)
+        return fresh
+      })
+      assert.strictEqual(Body.sourceIterable(yield* again.open), made[0])
+      assert.strictEqual(Body.sourceIterable(yield* again.open), made[1])
+      // An Effect Stream has no such source; a progress report is layered on the Stream.
+      assert.isUndefined(Body.sourceIterable(yield* Body.stream(Stream.make(bytes("a"))).open))
+      const reported = Progress.body(Body.stream(strings(["a"])), () => Effect.void)
+      assert.strictEqual(reported._tag, "Stream")
+      if (reported._tag === "Stream") assert.isUndefined(Body.sourceIterable(yield* reported.open))
+    }))
+
+  it.effect("as a Stream: strings become UTF-8, anything else but bytes fails with InvalidRequest", () =>
+    Effect.gen(function*() {
+      async function* mixed(parts: ReadonlyArray<unknown>) {
+        for (const p of parts) yield p
+      }
+      const good = yield* Body.stream(mixed(["hé", bytes("llo")]) as AsyncIterable<string>).open
+      const chunks = Array.from(yield* Stream.runCollect(good))
+      assert.deepStrictEqual(chunks.map(decode), ["hé", "llo"])
+      for (const [bad, named] of [[42, "a number"], [null, "null"], [{ a: 1 }, "an object (Object)"]] as const) {
+        const stream = yield* Body.stream(mixed(["ok", bad]) as AsyncIterable<string>).open
+        const error = yield* Effect.flip(Stream.runDrain(stream))
+        assert.strictEqual(error._tag, "InvalidRequest")
+        assert.include(error.message, named)
+      }
     }))
 })
 
@@ -200,8 +238,9 @@ describe("bodies through a session", () => {
       assert.strictEqual(seen[0]!.body.length, big.length)
       assert.strictEqual(seen[0]!.request.headers.get("content-length"), String(big.length))
       const all = yield* Ref.get(reports)
-      assert.deepStrictEqual(all.map((p) => p.transferred), [0, 262144, 524288, 614400, 614400])
-      assert.deepStrictEqual(all.map((p) => p.done), [false, false, false, false, true])
+      assert.deepStrictEqual(all.map((p) => p.transferred), [0, 262144, 524288, 614400])
+      // The chunk that reaches the known total is the last report.
+      assert.deepStrictEqual(all.map((p) => p.done), [false, false, false, true])
       assert.isTrue(all.every((p) => p.total === big.length && p.rate === 0))
       assert.strictEqual(yield* TestClock.currentTimeMillis, 0)
     }))

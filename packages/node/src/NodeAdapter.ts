@@ -41,7 +41,7 @@ import { Effect, Either, Layer, Redacted } from "effect"
 import type { Scope } from "effect"
 import { isIP } from "node:net"
 import * as undici from "undici"
-import { BodyReader, declaredLength, parseEncodings, toIterable } from "./internal/body.js"
+import { BodyReader, declaredLength, fromSource, parseEncodings, toIterable } from "./internal/body.js"
 import { Deadlines } from "./internal/deadlines.js"
 import { classify } from "./internal/errors.js"
 import * as proxyConnect from "./internal/proxy.js"
@@ -248,11 +248,18 @@ const undiciBody = (
     case "Bytes":
       return Effect.succeed({ body: body.bytes, cancel: () => {} })
     case "Stream":
-      return Effect.flatMap(body.open, (stream) =>
-        Effect.map(Effect.runtime<never>(), (runtime) => {
+      return Effect.flatMap(body.open, (stream) => {
+        // An AsyncIterable from the user goes to undici as it is, not through an Effect Stream.
+        const source = Body.sourceIterable(stream)
+        if (source !== undefined) {
+          const { cancel, iterable } = fromSource(source)
+          return Effect.succeed({ body: iterable, cancel })
+        }
+        return Effect.map(Effect.runtime<never>(), (runtime) => {
           const { cancel, iterable } = toIterable(stream, runtime)
           return { body: iterable, cancel }
-        }))
+        })
+      })
   }
 }
 

@@ -12,7 +12,7 @@
  * @internal
  */
 import type { Adapter, PreparedRequest } from "@effect-requests/core"
-import { RequestError } from "@effect-requests/core"
+import { Body, RequestError } from "@effect-requests/core"
 import { Cause, Channel, Chunk, Effect, Exit, type Fiber, Option, Runtime, Stream } from "effect"
 import * as zlib from "node:zlib"
 
@@ -584,6 +584,64 @@ export const toIterable = (
         }
       })
     },
+    return: () => {
+      cancel()
+      return Promise.resolve({ done: true, value: undefined })
+    }
+  }
+  return { iterable: { [Symbol.asyncIterator]: () => iterator }, cancel }
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * A body's own AsyncIterable (see `Body.sourceIterable`) as the AsyncIterable undici writes from,
+ * without an Effect Stream in between: strings become UTF-8, a chunk that is neither bytes nor a
+ * string and a failure of the source fail the request typed (`Body.chunkError`,
+ * `Body.sourceError`), and `cancel` (the request failed or was interrupted) or undici's own
+ * `return` ends the source once: a Node stream is destroyed (even when undici never started it),
+ * any other source through its iterator's `return`.
+ */
+export const fromSource = (
+  source: AsyncIterable<unknown>
+): { readonly iterable: AsyncIterable<Uint8Array>; readonly cancel: () => void } => {
+  let inner: AsyncIterator<unknown> | undefined
+  let finished = false
+  const cancel = () => {
+    if (finished) return
+    finished = true
+    try {
+      // A Node stream is destroyed (its file closed): its iterator's `return` would wait behind a
+      // pending read, and do nothing for an iterator never started.
+      const destroy = (source as { readonly destroy?: unknown }).destroy
+      if (typeof destroy === "function") return void destroy.call(source)
+      if (inner?.return !== undefined) Promise.resolve(inner.return()).catch(() => {})
+    } catch {
+      // A source whose iterator cannot be made or closed has nothing more to release.
+    }
+  }
+  const next = async (): Promise<IteratorResult<Uint8Array>> => {
+    if (finished) return { done: true, value: undefined }
+    let result: IteratorResult<unknown>
+    try {
+      inner ??= source[Symbol.asyncIterator]()
+      result = await inner.next()
+    } catch (error) {
+      finished = true
+      throw Body.sourceError(error)
+    }
+    if (result.done === true) {
+      finished = true
+      return { done: true, value: undefined }
+    }
+    const value = result.value
+    if (value instanceof Uint8Array) return { done: false, value }
+    if (typeof value === "string") return { done: false, value: encoder.encode(value) }
+    cancel()
+    throw Body.chunkError(value)
+  }
+  const iterator: AsyncIterator<Uint8Array> = {
+    next,
     return: () => {
       cancel()
       return Promise.resolve({ done: true, value: undefined })
