@@ -42,6 +42,8 @@ export interface Options {
   readonly uploadBytes: number
   /** Size of each upload chunk (one buffer, reused). */
   readonly chunkSize: number
+  /** What the Effect clients upload from (see `Clients.UploadFrom`). */
+  readonly uploadFrom: Clients.UploadFrom
   /** Warm each client up (once, with every scenario) before the first round. */
   readonly warmup: boolean
   /** Client names to run (all when empty); undici is always kept, as the reference. */
@@ -76,6 +78,7 @@ export const defaults: Options = {
   hops: 5,
   uploadBytes: 64 * MiB,
   chunkSize: 64 * KiB,
+  uploadFrom: "stream",
   warmup: true,
   clients: [],
   scenarios: [],
@@ -248,7 +251,9 @@ export const makeScenarios = (origin: string, options: Options): ReadonlyArray<S
     {
       info: {
         id: "upload",
-        title: `Streamed upload (POST /upload, ${sizeText(uploadBytes)} in ${sizeText(options.chunkSize)} chunks)`,
+        title: `Streamed upload (POST /upload, ${sizeText(uploadBytes)} in ${sizeText(options.chunkSize)} chunks${
+          options.uploadFrom === "iterable" ? ", every client from an async generator" : ""
+        })`,
         unit: "MiB/s",
         perUnit: "MiB",
         reference: "undici",
@@ -258,10 +263,11 @@ export const makeScenarios = (origin: string, options: Options): ReadonlyArray<S
       rss: false,
       prepare: async () => {},
       run: async (w) => ({
-        units: expectBytes("upload", await w.upload(upload, chunk, chunks), uploadBytes) / MiB,
+        units: expectBytes("upload", await w.upload(upload, chunk, chunks, options.uploadFrom), uploadBytes) / MiB,
         requests: 1
       }),
-      warm: (w) => w.upload(upload, chunk, Math.min(chunks, Math.ceil((16 * MiB) / options.chunkSize)))
+      warm: (w) =>
+        w.upload(upload, chunk, Math.min(chunks, Math.ceil((16 * MiB) / options.chunkSize)), options.uploadFrom)
     }
   ]
 }

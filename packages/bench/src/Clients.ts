@@ -27,6 +27,18 @@ import * as undici from "undici"
  * @since 0.1.0
  * @category models
  */
+/**
+ * The source of an Effect client's upload body: an Effect `Stream` (the default) or an async generator.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UploadFrom = "stream" | "iterable"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Workload {
   /** GET `url` `count` times, `concurrency` at a time (1: one after the other). */
   readonly get: (url: string, count: number, concurrency: number) => Promise<void>
@@ -34,8 +46,12 @@ export interface Workload {
   readonly redirects: (url: string, count: number, hops: number) => Promise<void>
   /** GET `url` and read its body as a stream; the number of bytes read. */
   readonly download: (url: string) => Promise<number>
-  /** POST `count` times `chunk` as a streamed body; the byte count the server reports. */
-  readonly upload: (url: string, chunk: Uint8Array, count: number) => Promise<number>
+  /**
+   * POST `count` times `chunk` as a streamed body; the byte count the server reports. `from`:
+   * what an Effect client is given, an Effect `Stream` or an async generator (the others always
+   * take an async generator, as a Node or web stream where they need one).
+   */
+  readonly upload: (url: string, chunk: Uint8Array, count: number, from: UploadFrom) => Promise<number>
   /** Release the client's connections. */
   readonly close: () => Promise<void>
 }
@@ -154,11 +170,11 @@ const sessionWorkload = (name: string, layer: Layer.Layer<Session.Session, unkno
           )
         )
       ),
-    upload: (url, chunk, count) =>
+    upload: (url, chunk, count, from) =>
       runtime.runPromise(
         Effect.map(
           Session.post(url, {
-            data: Stream.repeatValue(chunk).pipe(Stream.take(count)),
+            data: from === "iterable" ? repeatChunk(chunk, count) : Stream.repeatValue(chunk).pipe(Stream.take(count)),
             headers: { "content-type": "application/octet-stream" }
           }),
           (response) => uploadedBytes(JSON.parse(response.text))
@@ -238,10 +254,14 @@ export const platformClient: Client = {
             (response) => Stream.runFold(response.stream, 0, (bytes, chunk) => bytes + chunk.length)
           )
         ),
-      upload: (url, chunk, count) =>
+      upload: (url, chunk, count, from) =>
         runtime.runPromise(
           HttpClientRequest.post(url).pipe(
-            HttpClientRequest.bodyStream(Stream.repeatValue(chunk).pipe(Stream.take(count))),
+            HttpClientRequest.bodyStream(
+              from === "iterable"
+                ? Stream.fromAsyncIterable(repeatChunk(chunk, count), (e) => e)
+                : Stream.repeatValue(chunk).pipe(Stream.take(count))
+            ),
             HttpClient.execute,
             Effect.flatMap((response) => response.json),
             Effect.map(uploadedBytes)

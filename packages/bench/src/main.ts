@@ -4,7 +4,8 @@
  *
  * Flags (each also as an environment variable, `--upload-mib` as `BENCH_UPLOAD_MIB`, ...):
  * `--rounds N`, `--quick`, `--sequential N`, `--concurrent N`, `--concurrency N`,
- * `--download-mib N`, `--redirects N`, `--upload-mib N`, `--clients a,b`, `--scenarios x,y`,
+ * `--download-mib N`, `--redirects N`, `--upload-mib N`, `--upload-from stream|iterable`,
+ * `--clients a,b`, `--scenarios x,y`,
  * `--no-warmup`, `--in-process`, `--name NAME`, `--no-write`.
  *
  * @since 0.1.0
@@ -20,7 +21,8 @@ import * as Report from "./Report.js"
 const MiB = 1024 * 1024
 
 const USAGE = `usage: pnpm bench [--quick] [--rounds N] [--sequential N] [--concurrent N] [--concurrency N]
-                  [--download-mib N] [--redirects N] [--upload-mib N] [--clients a,b] [--scenarios x,y]
+                  [--download-mib N] [--redirects N] [--upload-mib N] [--upload-from stream|iterable]
+                  [--clients a,b] [--scenarios x,y]
                   [--no-warmup] [--in-process] [--name NAME] [--no-write]
 clients: ${Clients.all.map((c) => c.name).join(", ")}
 scenarios: get-sequential, get-concurrent, download, redirect, upload`
@@ -42,6 +44,7 @@ const main = async (): Promise<void> => {
     options: {
       ...Object.fromEntries(NUMERIC.map((flag) => [flag, { type: "string" as const }])),
       quick: { type: "boolean" },
+      "upload-from": { type: "string" },
       clients: { type: "string" },
       scenarios: { type: "string" },
       "no-warmup": { type: "boolean" },
@@ -70,6 +73,10 @@ const main = async (): Promise<void> => {
   }
   const list = (name: string): Array<string> =>
     (flag(name) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
+  const uploadFrom = flag("upload-from") ?? "stream"
+  if (uploadFrom !== "stream" && uploadFrom !== "iterable") {
+    throw new Error(`--upload-from must be stream or iterable, got ${uploadFrom}\n${USAGE}`)
+  }
   const quick = isOn("quick")
   const base = quick ? Bench.quick : Bench.defaults
   const options: Bench.Options = {
@@ -81,6 +88,7 @@ const main = async (): Promise<void> => {
     downloadBytes: Math.trunc((number("download-mib") ?? base.downloadBytes / MiB) * MiB),
     redirectChains: Math.trunc(number("redirects") ?? base.redirectChains),
     uploadBytes: Math.trunc((number("upload-mib") ?? base.uploadBytes / MiB) * MiB),
+    uploadFrom,
     warmup: !isOn("no-warmup"),
     isolation: isOn("in-process") ? "none" : "process",
     clients: list("clients"),

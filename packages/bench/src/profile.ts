@@ -6,7 +6,7 @@
  * The raw `.cpuprofile` is written too (open it in Chrome DevTools or speedscope).
  *
  * Flags: `--client NAME` (default session), `--scenario ID` (default get-sequential), the size
- * flags of `pnpm bench` (`--sequential N`, ...), `--top N` (default 25), `--out FILE`.
+ * flags of `pnpm bench` (`--sequential N`, ..., `--upload-from`), `--top N` (default 25), `--out FILE`.
  *
  * @since 0.1.0
  */
@@ -147,6 +147,7 @@ const main = async (): Promise<void> => {
       "download-mib": { type: "string" },
       redirects: { type: "string" },
       "upload-mib": { type: "string" },
+      "upload-from": { type: "string", default: "stream" },
       top: { type: "string", default: "25" },
       out: { type: "string" }
     }
@@ -160,7 +161,8 @@ const main = async (): Promise<void> => {
     concurrent: num(values.concurrent, 10_000),
     downloadBytes: num(values["download-mib"], 256) * MiB,
     redirectChains: num(values.redirects, 500),
-    uploadBytes: num(values["upload-mib"], 128) * MiB
+    uploadBytes: num(values["upload-mib"], 128) * MiB,
+    uploadFrom: values["upload-from"] === "iterable" ? "iterable" : "stream"
   }
   const server = await Server.start()
   const workload = client.make()
