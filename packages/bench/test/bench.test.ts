@@ -71,19 +71,28 @@ describe("bench", () => {
       assert.isTrue(sequential.rows.every((row) => Number.isFinite(row.newConnectionsPer1k)))
     }), { timeout: 60_000 })
 
-  it.live("uploads from an async generator with uploadFrom: iterable, and says so in the title", () =>
-    Effect.gen(function*() {
-      const report = yield* Effect.promise(() =>
-        Bench.run({ ...tiny, uploadFrom: "iterable", clients: ["session", "@effect/platform"], scenarios: ["upload"] })
-      )
-      const [upload] = report.scenarios
-      assert.include(upload!.title, "every client from an async generator")
-      assert.deepStrictEqual(upload!.rows.map((r) => r.client), ["undici", "session", "@effect/platform"])
-      for (const row of upload!.rows) {
-        assert.deepStrictEqual(row.errors, [], row.client)
-        assert.isTrue(positive(row.median) && positive(row.cpuPerUnit), row.client)
-      }
-    }), { timeout: 30_000 })
+  it.live(
+    "uploads from an async generator with uploadFrom: iterable, and says so in the title",
+    () =>
+      Effect.gen(function*() {
+        const report = yield* Effect.promise(() =>
+          Bench.run({
+            ...tiny,
+            uploadFrom: "iterable",
+            clients: ["session", "@effect/platform"],
+            scenarios: ["upload"]
+          })
+        )
+        const [upload] = report.scenarios
+        assert.include(upload!.title, "every client from an async generator")
+        assert.deepStrictEqual(upload!.rows.map((r) => r.client), ["undici", "session", "@effect/platform"])
+        for (const row of upload!.rows) {
+          assert.deepStrictEqual(row.errors, [], row.client)
+          assert.isTrue(positive(row.median) && positive(row.cpuPerUnit), row.client)
+        }
+      }),
+    { timeout: 30_000 }
+  )
 
   it.live("a worker that cannot start fails the run with its reason", () =>
     Effect.gen(function*() {
