@@ -4,7 +4,7 @@
  *
  * Flags (each also as an environment variable, `--upload-mib` as `BENCH_UPLOAD_MIB`, ...):
  * `--rounds N`, `--quick`, `--sequential N`, `--concurrent N`, `--concurrency N`,
- * `--download-mib N`, `--redirects N`, `--upload-mib N`, `--upload-from stream|iterable`,
+ * `--download-mib N`, `--redirects N`, `--upload-mib N`, `--uploads N`, `--upload-from stream|iterable`,
  * `--clients a,b`, `--scenarios x,y`,
  * `--no-warmup`, `--in-process`, `--name NAME`, `--no-write`.
  *
@@ -21,7 +21,7 @@ import * as Report from "./Report.js"
 const MiB = 1024 * 1024
 
 const USAGE = `usage: pnpm bench [--quick] [--rounds N] [--sequential N] [--concurrent N] [--concurrency N]
-                  [--download-mib N] [--redirects N] [--upload-mib N] [--upload-from stream|iterable]
+                  [--download-mib N] [--redirects N] [--upload-mib N] [--uploads N] [--upload-from stream|iterable]
                   [--clients a,b] [--scenarios x,y]
                   [--no-warmup] [--in-process] [--name NAME] [--no-write]
 clients: ${Clients.all.map((c) => c.name).join(", ")}
@@ -34,7 +34,8 @@ const NUMERIC = [
   "concurrency",
   "download-mib",
   "redirects",
-  "upload-mib"
+  "upload-mib",
+  "uploads"
 ] as const
 
 const envName = (flag: string) => `BENCH_${flag.toUpperCase().replace(/-/g, "_")}`
@@ -88,6 +89,7 @@ const main = async (): Promise<void> => {
     downloadBytes: Math.trunc((number("download-mib") ?? base.downloadBytes / MiB) * MiB),
     redirectChains: Math.trunc(number("redirects") ?? base.redirectChains),
     uploadBytes: Math.trunc((number("upload-mib") ?? base.uploadBytes / MiB) * MiB),
+    uploads: Math.trunc(number("uploads") ?? base.uploads),
     uploadFrom,
     warmup: !isOn("no-warmup"),
     isolation: isOn("in-process") ? "none" : "process",

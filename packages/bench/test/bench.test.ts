@@ -13,6 +13,7 @@ const tiny: Bench.Options = {
   downloadBytes: 256 * KiB,
   redirectChains: 2,
   uploadBytes: 256 * KiB,
+  uploads: 2,
   chunkSize: 64 * KiB,
   runTimeoutMs: 10_000,
   isolation: "none"
@@ -46,6 +47,8 @@ describe("bench", () => {
           assert.strictEqual(row.checks !== null, row.ours, where)
         }
       }
+      // Two uploads per run (`uploads: 2`), each checked against the server's byte count.
+      assert.include(report.scenarios.find((s) => s.id === "upload")!.title, "POST /upload × 2, 256 KiB each")
       const text = Report.formatText(report)
       const markdown = Report.formatMarkdown(report)
       for (const client of Clients.all) {
