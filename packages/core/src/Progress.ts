@@ -6,8 +6,9 @@
  * - As a Stream combinator for any byte stream: `stream.pipe(Progress.tap({ total }, report))`.
  *
  * A report runs once before the first byte (`transferred: 0`), once per chunk, and once at the
- * end (`done: true`): with the last chunk when the total is known, when the body ends otherwise. A body that is sent again (a 307/308 redirect, an auth round trip, a retry)
- * reports again from zero.
+ * end (`done: true`): with the last chunk when the total is known, when the body ends otherwise.
+ * A body that is sent again (a 307/308 redirect, an auth round trip, a retry) reports again from
+ * zero.
  *
  * @since 0.1.0
  */
