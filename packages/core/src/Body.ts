@@ -138,7 +138,7 @@ const streamOf = (
  * of `stream(asyncIterable)` or `replayable(() => asyncIterable)` and nothing was layered on it
  * since (a progress report, a recorder): an adapter that writes from an AsyncIterable may then
  * take the source itself instead of an Effect Stream made from it and turned back. It must then
- * do what the Stream does: strings as UTF-8, anything else but bytes refused with `chunkError`, a
+ * do what the Stream does: each chunk through `chunkBytes` (refused with `chunkError`), a
  * failure of the source mapped with `sourceError`, and the iterator's `return` called when the
  * request stops early.
  *
@@ -165,23 +165,26 @@ export const chunkError = (chunk: unknown): RequestError.RequestError =>
     }, not bytes or a string`
   })
 
+/**
+ * One chunk of an AsyncIterable body as bytes: bytes as they are, a string as UTF-8; `undefined`
+ * for anything else (fail with `chunkError`).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const chunkBytes = (value: unknown): Uint8Array | undefined =>
+  value instanceof Uint8Array ? value : typeof value === "string" ? encoder.encode(value) : undefined
+
 const bytesOf = (
   chunk: Chunk.Chunk<unknown>
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, RequestError.RequestError> => {
-  let converted: Array<Uint8Array> | undefined
-  let i = 0
+  const out: Array<Uint8Array> = []
   for (const value of chunk) {
-    if (typeof value === "string") {
-      converted ??= Chunk.toArray(chunk).slice(0, i) as Array<Uint8Array>
-      converted.push(encoder.encode(value))
-    } else if (value instanceof Uint8Array) {
-      converted?.push(value)
-    } else {
-      return Effect.fail(chunkError(value))
-    }
-    i++
+    const bytes = chunkBytes(value)
+    if (bytes === undefined) return Effect.fail(chunkError(value))
+    out.push(bytes)
   }
-  return Effect.succeed(converted === undefined ? chunk as Chunk.Chunk<Uint8Array> : Chunk.unsafeFromArray(converted))
+  return Effect.succeed(Chunk.unsafeFromArray(out))
 }
 
 /**

@@ -592,13 +592,11 @@ export const toIterable = (
   return { iterable: { [Symbol.asyncIterator]: () => iterator }, cancel }
 }
 
-const encoder = new TextEncoder()
-
 /**
  * A body's own AsyncIterable (see `Body.sourceIterable`) as the AsyncIterable undici writes from,
- * without an Effect Stream in between: strings become UTF-8, a chunk that is neither bytes nor a
- * string and a failure of the source fail the request typed (`Body.chunkError`,
- * `Body.sourceError`), and `cancel` (the request failed or was interrupted) or undici's own
+ * without an Effect Stream in between: each chunk through `Body.chunkBytes` (strings as UTF-8),
+ * a chunk that is neither bytes nor a string and a failure of the source fail the request typed
+ * (`Body.chunkError`, `Body.sourceError`), and `cancel` (the request failed or was interrupted) or undici's own
  * `return` ends the source once: a Node stream is destroyed (even when undici never started it),
  * any other source through its iterator's `return`.
  */
@@ -634,11 +632,10 @@ export const fromSource = (
       finished = true
       return { done: true, value: undefined }
     }
-    const value = result.value
-    if (value instanceof Uint8Array) return { done: false, value }
-    if (typeof value === "string") return { done: false, value: encoder.encode(value) }
+    const bytes = Body.chunkBytes(result.value)
+    if (bytes !== undefined) return { done: false, value: bytes }
     cancel()
-    throw Body.chunkError(value)
+    throw Body.chunkError(result.value)
   }
   const iterator: AsyncIterator<Uint8Array> = {
     next,
